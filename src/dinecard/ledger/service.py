@@ -1,0 +1,207 @@
+"""Writing to the ledger: accounts, and balanced journal transactions in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from dinecard.ledger.domain import (
+    MEMBER_KINDS,
+    AccountKind,
+    Entry,
+    EntryReason,
+    Unit,
+    assert_balanced,
+    counter_code,
+    member_code,
+)
+from dinecard.ledger.models import Account, JournalTransaction, Posting
+from dinecard.platform.db import UnitOfWork
+from dinecard.points.domain import Lot
+
+
+@dataclass
+class MemberAccounts:
+    """A member's ledger accounts with their balances, read under the member's lock.
+
+    Services keep it current as they add entries, so one operation's later steps (and the
+    balances it returns) see its earlier steps.
+    """
+
+    principal_id: int
+    principal: int
+    bonus_id: int
+    bonus: int
+    debt_id: int
+    debt: int
+    lots: list[Lot]
+
+
+def open_member_accounts(uow: UnitOfWork, member_id: str, now: datetime) -> None:
+    rows = [
+        {"code": member_code(member_id, kind), "kind": kind.value, "unit": unit.value, "member_id": member_id,
+         "balance": 0, "created_at": now}
+        for kind, unit in (
+            (AccountKind.MEMBER_PRINCIPAL, Unit.FEN),
+            (AccountKind.MEMBER_BONUS, Unit.FEN),
+            (AccountKind.MEMBER_POINTS_DEBT, Unit.POINTS),
+        )
+    ]
+    uow.session.execute(insert(Account), rows)
+
+
+def load_member_accounts(session: Session, member_id: str) -> MemberAccounts:
+    rows = session.execute(
+        select(Account.id, Account.kind, Account.balance, Account.expires_at).where(
+            Account.member_id == member_id,
+            (Account.kind != AccountKind.MEMBER_POINTS_LOT.value) | (Account.balance > 0),
+        )
+    ).all()
+    singles: dict[str, tuple[int, int]] = {}
+    lots: list[Lot] = []
+    for account_id, kind, balance, expires_at in rows:
+        if kind == AccountKind.MEMBER_POINTS_LOT:
+            lots.append(Lot(account_id, balance, expires_at))
+        else:
+            singles[kind] = (account_id, balance)
+    principal = singles[AccountKind.MEMBER_PRINCIPAL]
+    bonus = singles[AccountKind.MEMBER_BONUS]
+    debt = singles[AccountKind.MEMBER_POINTS_DEBT]
+    return MemberAccounts(principal[0], principal[1], bonus[0], bonus[1], debt[0], debt[1], lots)
+
+
+def apply_to_snapshot(accounts: MemberAccounts, entries: list[Entry]) -> None:
+    """Move the in-memory balances by the member legs of `entries`."""
+    for entry in entries:
+        if entry.account_id == accounts.principal_id:
+            accounts.principal += entry.amount
+        elif entry.account_id == accounts.bonus_id:
+            accounts.bonus += entry.amount
+        elif entry.account_id == accounts.debt_id:
+            accounts.debt += entry.amount
+        elif entry.kind is AccountKind.MEMBER_POINTS_LOT:
+            for index, lot in enumerate(accounts.lots):
+                if lot.lot_id == entry.account_id:
+                    accounts.lots[index] = Lot(lot.lot_id, lot.balance + entry.amount, lot.expires_at)
+                    break
+            else:
+                raise AssertionError("a new lot must be added to the snapshot by whoever created it")
+
+
+def lot_account(uow: UnitOfWork, member_id: str, expires_at: datetime | None, now: datetime) -> int:
+    """The member's lot for one expiry moment, created on first use (callers hold the member lock)."""
+    detail = "never" if expires_at is None else expires_at.strftime("%Y%m%dT%H%M")
+    code = member_code(member_id, AccountKind.MEMBER_POINTS_LOT, detail)
+    existing = uow.session.execute(select(Account.id).where(Account.code == code)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    return uow.session.execute(
+        insert(Account)
+        .values(code=code, kind=AccountKind.MEMBER_POINTS_LOT.value, unit=Unit.POINTS.value,
+                member_id=member_id, expires_at=expires_at, balance=0, created_at=now)
+        .returning(Account.id)
+    ).scalar_one()
+
+
+def counter_account(
+    uow: UnitOfWork, kind: AccountKind, unit: Unit, now: datetime, store_id: str | None = None,
+    detail: str | None = None,
+) -> int:
+    """A chain counter account, created on first use; safe when two processes race to create it."""
+    assert kind not in MEMBER_KINDS
+    code = counter_code(kind, store_id, detail)
+    cache = uow.database.counter_account_ids
+    if code in cache:
+        return cache[code]
+    uow.insert_ignoring_conflict(
+        Account.__table__,
+        {"code": code, "kind": kind.value, "unit": unit.value, "store_id": store_id, "balance": 0,
+         "created_at": now},
+        "code",
+    )
+    account_id = uow.session.execute(select(Account.id).where(Account.code == code)).scalar_one()
+    # Only remember ids that are certainly committed: ours is not until this transaction ends.
+    uow.session.info.setdefault("new_counter_accounts", {})[code] = account_id
+    return account_id
+
+
+def remember_committed_counters(uow: UnitOfWork) -> None:
+    uow.database.counter_account_ids.update(uow.session.info.pop("new_counter_accounts", {}))
+
+
+def counter_entry(
+    uow: UnitOfWork, kind: AccountKind, unit: Unit, amount: int, reason: EntryReason, now: datetime,
+    store_id: str | None = None, detail: str | None = None,
+) -> Entry:
+    return Entry(counter_account(uow, kind, unit, now, store_id, detail), kind, amount, unit, reason)
+
+
+def _merge_zero_money_legs(entries: list[Entry]) -> list[Entry]:
+    """Keep at most one zero leg per member money account (a refund may add two)."""
+    seen_zero: set[int] = set()
+    kept = []
+    for entry in entries:
+        if entry.amount == 0:
+            if entry.account_id in seen_zero or any(
+                other.account_id == entry.account_id and other.amount != 0 for other in entries
+            ):
+                continue
+            seen_zero.add(entry.account_id)
+        kept.append(entry)
+    return kept
+
+
+def record(
+    uow: UnitOfWork,
+    *,
+    kind: str,
+    entries: list[Entry],
+    now: datetime,
+    member_id: str | None,
+    store_id: str | None,
+    order_no: str | None,
+    program_version: int | None,
+    memo: str | None = None,
+) -> int:
+    """Write one balanced journal transaction and move the member balances it touches."""
+    # Zero legs are dropped, except that a transaction moving member money keeps both the
+    # principal and the bonus leg, so every money history line knows both balances after it.
+    money_kinds = (AccountKind.MEMBER_PRINCIPAL, AccountKind.MEMBER_BONUS)
+    moves_money = any(entry.amount != 0 and entry.kind in money_kinds for entry in entries)
+    entries = [entry for entry in entries if entry.amount != 0 or (moves_money and entry.kind in money_kinds)]
+    entries = _merge_zero_money_legs(entries)
+    assert_balanced(entries)
+    transaction_id = uow.session.execute(
+        insert(JournalTransaction)
+        .values(kind=kind, member_id=member_id, store_id=store_id, order_no=order_no,
+                program_version=program_version, created_at=now, memo=memo)
+        .returning(JournalTransaction.id)
+    ).scalar_one()
+    deltas: dict[int, int] = defaultdict(int)
+    for entry in entries:
+        if entry.kind in MEMBER_KINDS:
+            deltas[entry.account_id] += entry.amount
+    balances_after: dict[int, int] = {}
+    for account_id, delta in deltas.items():
+        # The CHECK constraints refuse a negative member balance even if a rule above is wrong.
+        balances_after[account_id] = uow.session.execute(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(balance=Account.balance + delta)
+            .returning(Account.balance)
+        ).scalar_one()
+    if entries:
+        uow.session.execute(
+            insert(Posting),
+            [
+                {"transaction_id": transaction_id, "account_id": entry.account_id, "amount": entry.amount,
+                 "unit": entry.unit.value, "reason": entry.reason.value,
+                 "balance_after": balances_after.get(entry.account_id)}
+                for entry in entries
+            ],
+        )
+    return transaction_id

@@ -1,0 +1,198 @@
+"""Member use cases: register, find, read, change status and profile."""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dinecard.ledger import service as ledger
+from dinecard.members.domain import MemberStatus, ensure_open, mask_phone, normalize_phone
+from dinecard.members.models import Member
+from dinecard.platform.db import UnitOfWork
+from dinecard.points.domain import usable_points
+from dinecard.program.domain import LevelRule, Program
+from dinecard.security.crypto import PersonalDataCipher
+from dinecard.shared import errors
+from dinecard.shared.errors import DomainError
+from dinecard.shared.ids import new_card_no, new_ulid
+from dinecard.shared.money import Money
+from dinecard.stores.models import Store
+
+PHONE = "phone"
+
+
+@dataclass(frozen=True)
+class RegisterMember:
+    phone: str
+    name: str | None = None
+    birthday: date | None = None
+    gender: str | None = None
+    store_id: str | None = None
+    referral_code: str | None = None
+    profile: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """What staff and the POS see of a member, with balances as of now (R-PAY-5)."""
+
+    id: str
+    card_no: str
+    phone_masked: str
+    name: str | None
+    status: str
+    level: LevelRule
+    principal: Money
+    bonus: Money
+    points_usable: int
+    points_lifetime: int
+    cumulative_recharge: Money
+    cumulative_consume: Money
+    birthday: date | None
+    gender: str | None
+    store_id: str | None
+    referral_code: str
+    registered_at: datetime
+    profile: dict[str, Any]
+
+    @property
+    def balance_total(self) -> Money:
+        return self.principal + self.bonus
+
+
+def _new_referral_code() -> str:
+    return base64.b32encode(os.urandom(5)).decode()[:8]
+
+
+def _unused_card_no(session: Session) -> str:
+    # Ten random digits: a clash is rare; checking first keeps it from failing the insert.
+    for _ in range(10):
+        card_no = new_card_no()
+        if session.execute(select(Member.id).where(Member.card_no == card_no)).first() is None:
+            return card_no
+    raise AssertionError("could not find an unused card number in 10 tries")
+
+
+def register_member(
+    uow: UnitOfWork, cipher: PersonalDataCipher, program: Program, command: RegisterMember, now: datetime
+) -> str:
+    phone = normalize_phone(command.phone)
+    phone_index = cipher.blind_index(phone, PHONE)
+    session = uow.session
+    if session.execute(select(Member.id).where(Member.phone_index == phone_index)).first():
+        raise DomainError(errors.PHONE_TAKEN)
+    if command.store_id is not None and session.get(Store, command.store_id) is None:
+        raise DomainError(errors.STORE_NOT_FOUND)
+    referrer_id = None
+    if command.referral_code:
+        referrer_id = session.execute(
+            select(Member.id).where(Member.referral_code == command.referral_code.strip().upper())
+        ).scalar_one_or_none()
+        if referrer_id is None:
+            raise DomainError(errors.REFERRAL_CODE_UNKNOWN)
+    member = Member(
+        id=new_ulid(),
+        card_no=_unused_card_no(session),
+        phone_ciphertext=cipher.encrypt(phone, PHONE),
+        phone_index=phone_index,
+        name=command.name,
+        birthday=command.birthday,
+        gender=command.gender,
+        store_id=command.store_id,
+        referrer_id=referrer_id,
+        referral_code=_new_referral_code(),
+        status=MemberStatus.ACTIVE.value,
+        level_code=program.entry_level.code,
+        cumulative_recharge_fen=0,
+        cumulative_consume_fen=0,
+        points_lifetime=0,
+        checkout_count=0,
+        registered_at=now,
+        updated_at=now,
+        profile=command.profile,
+        code_secret=base64.b32encode(os.urandom(20)).decode(),
+    )
+    session.add(member)
+    session.flush()
+    ledger.open_member_accounts(uow, member.id, now)
+    return member.id
+
+
+def find_member_id(
+    session: Session, cipher: PersonalDataCipher, *, phone: str | None = None, card_no: str | None = None
+) -> str:
+    if (phone is None) == (card_no is None):
+        raise DomainError(errors.LOOKUP_NEEDS_ONE_KEY)
+    if phone is not None:
+        condition = Member.phone_index == cipher.blind_index(normalize_phone(phone), PHONE)
+    else:
+        condition = Member.card_no == (card_no or "").strip()
+    member_id = session.execute(select(Member.id).where(condition)).scalar_one_or_none()
+    if member_id is None:
+        raise DomainError(errors.MEMBER_NOT_FOUND)
+    return member_id
+
+
+def lock_member(uow: UnitOfWork, member_id: str) -> Member:
+    """Load a member for a change, holding the lock that serializes all of their operations."""
+    member = uow.session.get(Member, member_id, with_for_update=True, populate_existing=True)
+    if member is None:
+        raise DomainError(errors.MEMBER_NOT_FOUND)
+    return member
+
+
+def member_view(
+    session: Session, cipher: PersonalDataCipher, program: Program, member_id: str, now: datetime
+) -> MemberView:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise DomainError(errors.MEMBER_NOT_FOUND)
+    accounts = ledger.load_member_accounts(session, member_id)
+    return MemberView(
+        id=member.id,
+        card_no=member.card_no,
+        phone_masked=mask_phone(cipher.decrypt(member.phone_ciphertext, PHONE)),
+        name=member.name,
+        status=member.status,
+        level=program.level(member.level_code),
+        principal=Money(accounts.principal),
+        bonus=Money(accounts.bonus),
+        points_usable=usable_points(accounts.lots, accounts.debt, now),
+        points_lifetime=member.points_lifetime,
+        cumulative_recharge=Money(member.cumulative_recharge_fen),
+        cumulative_consume=Money(member.cumulative_consume_fen),
+        birthday=member.birthday,
+        gender=member.gender,
+        store_id=member.store_id,
+        referral_code=member.referral_code,
+        registered_at=member.registered_at,
+        profile=dict(member.profile or {}),
+    )
+
+
+def change_status(uow: UnitOfWork, member_id: str, status: MemberStatus, now: datetime) -> None:
+    """Freeze or unfreeze a card; closing goes through the wallet, which refunds the balance."""
+    assert status in (MemberStatus.ACTIVE, MemberStatus.FROZEN)
+    member = lock_member(uow, member_id)
+    ensure_open(member.status)
+    if member.status == status:
+        raise DomainError(errors.MEMBER_ALREADY_IN_STATE)
+    member.status = status.value
+    member.updated_at = now
+
+
+def update_profile(uow: UnitOfWork, member_id: str, changes: dict[str, Any], now: datetime) -> None:
+    member = lock_member(uow, member_id)
+    ensure_open(member.status)
+    for attribute in ("name", "birthday", "gender"):
+        if attribute in changes:
+            setattr(member, attribute, changes.pop(attribute))
+    if changes:
+        member.profile = {**(member.profile or {}), **changes}
+    member.updated_at = now

@@ -1,0 +1,86 @@
+"""Member endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from dinecard.members import service
+from dinecard.members.domain import MemberStatus
+from dinecard.members.schemas import MemberCreate, MemberOut, MemberUpdate
+from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, run_write
+
+router = APIRouter(prefix="/members", tags=["members"])
+
+
+@router.post("", status_code=201, response_model=MemberOut, summary="Register a member")
+def register(
+    body: MemberCreate, request: Request, container: ContainerDep, principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    def operation(uow, now):  # type: ignore[no-untyped-def]
+        member_id = service.register_member(
+            uow, container.cipher, container.program,
+            service.RegisterMember(
+                phone=body.phone, name=body.name, birthday=body.birthday,
+                gender=body.gender.value if body.gender else None, store_id=body.store_id,
+                referral_code=body.referral_code, profile=body.profile.model_dump() if body.profile else {},
+            ),
+            now,
+        )
+        uow.session.flush()
+        return MemberOut.of(service.member_view(uow.session, container.cipher, container.program, member_id, now))
+
+    return run_write(request, container, principal, idempotency_key, body, operation)
+
+
+@router.get("", response_model=MemberOut, summary="Find a member by phone or card number")
+def find(
+    container: ContainerDep, _principal: PrincipalDep,
+    phone: str | None = Query(default=None), card_no: str | None = Query(default=None),
+) -> MemberOut:
+    with container.database.read() as session:
+        member_id = service.find_member_id(session, container.cipher, phone=phone, card_no=card_no)
+        return MemberOut.of(
+            service.member_view(session, container.cipher, container.program, member_id, container.clock.now())
+        )
+
+
+@router.get("/{member_id}", response_model=MemberOut, summary="Read a member")
+def read(member_id: str, container: ContainerDep, _principal: PrincipalDep) -> MemberOut:
+    with container.database.read() as session:
+        return MemberOut.of(
+            service.member_view(session, container.cipher, container.program, member_id, container.clock.now())
+        )
+
+
+@router.patch("/{member_id}", response_model=MemberOut, summary="Change name, birthday or profile")
+def update(
+    member_id: str, body: MemberUpdate, request: Request, container: ContainerDep, principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    def operation(uow, now):  # type: ignore[no-untyped-def]
+        service.update_profile(uow, member_id, body.model_dump(exclude_unset=True, mode="python"), now)
+        return MemberOut.of(service.member_view(uow.session, container.cipher, container.program, member_id, now))
+
+    return run_write(request, container, principal, idempotency_key, body, operation, status_code=200)
+
+
+def _status_endpoint(status: MemberStatus, summary: str):  # type: ignore[no-untyped-def]
+    def change(
+        member_id: str, request: Request, container: ContainerDep, principal: PrincipalDep,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        def operation(uow, now):  # type: ignore[no-untyped-def]
+            service.change_status(uow, member_id, status, now)
+            return MemberOut.of(service.member_view(uow.session, container.cipher, container.program, member_id, now))
+
+        return run_write(request, container, principal, idempotency_key, None, operation, status_code=200)
+
+    change.__name__ = f"set_{status.value}"
+    router.add_api_route(f"/{{member_id}}/{'freeze' if status is MemberStatus.FROZEN else 'unfreeze'}", change,
+                         methods=["POST"], response_model=MemberOut, summary=summary)
+
+
+_status_endpoint(MemberStatus.FROZEN, "Freeze a card (no spending, no recharge)")
+_status_endpoint(MemberStatus.ACTIVE, "Unfreeze a card")

@@ -1,0 +1,126 @@
+"""The HTTP API: routers, RFC 9457 problem details for every error, health endpoints."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dinecard import __version__
+from dinecard.members.views import router as members_router
+from dinecard.platform.container import Container
+from dinecard.platform.db import ping
+from dinecard.security.service import Authenticator
+from dinecard.shared import errors
+from dinecard.shared.errors import CATALOG, DomainError, ErrorKind
+from dinecard.stores.views import router as stores_router
+from dinecard.wallet.views import router as wallet_router
+
+log = logging.getLogger("dinecard.api")
+
+PROBLEM_JSON = "application/problem+json"
+SERVICE_UNAVAILABLE = errors.add("service_busy", 503, "系统繁忙，请稍后重试", "The service is busy, retry shortly")
+CONFLICT = errors.add("conflict", 409, "数据冲突，请重试", "The change conflicts with another one; retry")
+INTERNAL = errors.add("internal_error", 500, "系统内部错误", "Internal error")
+METHOD_NOT_ALLOWED = errors.add("method_not_allowed", 405, "不支持该请求方法", "Method not allowed")
+
+# Unique constraints whose violation is a business answer, not a server fault.
+_CONSTRAINT_ERRORS = {
+    "uq_members_phone_index": errors.PHONE_TAKEN,
+    "members.phone_index": errors.PHONE_TAKEN,
+    "uq_stores_code": errors.STORE_CODE_TAKEN,
+    "stores.code": errors.STORE_CODE_TAKEN,
+}
+
+
+def problem(kind: ErrorKind, request: Request, extra: dict[str, Any] | None = None) -> JSONResponse:
+    body = {
+        "type": f"urn:dinecard:problem:{kind.code}",
+        "title": kind.message_en,
+        "status": kind.status,
+        "detail": kind.message_en,
+        "instance": request.url.path,
+        "code": kind.code,
+        "message_zh": kind.message_zh,
+        "message_en": kind.message_en,
+        **(extra or {}),
+    }
+    headers = {"Retry-After": "1"} if kind.status == 503 else None
+    return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem(exc.kind, request, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": list(error.get("loc", ())), "type": error.get("type"), "message": error.get("msg")}
+            for error in exc.errors()
+        ]
+        codes = [d["type"] for d in details if d["type"] in CATALOG.kinds]
+        kind = CATALOG.kinds[codes[0]] if codes else errors.VALIDATION_FAILED
+        return problem(kind, request, {"errors": details})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {404: errors.NOT_FOUND, 405: METHOD_NOT_ALLOWED}.get(exc.status_code)
+        if kind is None:
+            kind = ErrorKind("http_error", exc.status_code, str(exc.detail), str(exc.detail))
+        return problem(kind, request)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        text = str(exc.orig)
+        for constraint, kind in _CONSTRAINT_ERRORS.items():
+            if constraint in text:
+                return problem(kind, request)
+        log.warning("integrity error on %s: %s", request.url.path, type(exc.orig).__name__)
+        return problem(CONFLICT, request)
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable or busy on %s: %s", request.url.path, type(exc.orig).__name__)
+        return problem(SERVICE_UNAVAILABLE, request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return problem(INTERNAL, request)
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(
+        title="DineCard API",
+        version=__version__,
+        description="Membership, stored value and points for restaurant chains. Amounts are yuan strings.",
+    )
+    app.state.container = container
+    app.state.authenticator = Authenticator(container.database)
+    _install_error_handlers(app)
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(stores_router)
+    api.include_router(members_router)
+    api.include_router(wallet_router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="The database answers")
+    def readyz(request: Request) -> JSONResponse:
+        try:
+            ping(container.database)
+        except OperationalError:
+            return problem(SERVICE_UNAVAILABLE, request)
+        return JSONResponse({"status": "ready"})
+
+    return app

@@ -1,0 +1,152 @@
+"""Database access: engines, the declarative base, and the unit of work.
+
+Per-member serialization is done by the database (DESIGN.md): a row lock on PostgreSQL and
+an immediate (write-locking) transaction on SQLite. Read-only work uses a deferred
+transaction so look-ups do not queue behind writers on SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only makes INTEGER PRIMARY KEY an auto-increment rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases (SQLite keeps no offset by itself)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert value.tzinfo is not None, "naive datetimes are a bug: time is always UTC-aware"
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sqlite_engine(url: str, begin_statement: str) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself, so we choose IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin_statement)
+
+    return engine
+
+
+class Database:
+    """Engines and sessions for one database URL."""
+
+    def __init__(self, url: str, pool_size: int = 10, pool_overflow: int = 20) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            self.dialect = "sqlite"
+            self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
+            self.read_engine = _sqlite_engine(url, "BEGIN")
+        else:
+            self.dialect = "postgresql"
+            self.write_engine = create_engine(
+                url, pool_size=pool_size, max_overflow=pool_overflow, pool_pre_ping=True
+            )
+            self.read_engine = self.write_engine
+        self._write_sessions = sessionmaker(bind=self.write_engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(bind=self.read_engine, expire_on_commit=False)
+        # Ids of chain-level ledger accounts, which never change once committed.
+        self.counter_account_ids: dict[str, int] = {}
+
+    @contextmanager
+    def write(self) -> Iterator[UnitOfWork]:
+        """One atomic write transaction: committed on success, rolled back on any exception."""
+        session = self._write_sessions()
+        try:
+            with session.begin():
+                yield UnitOfWork(self, session)
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self._read_sessions()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            self.read_engine.dispose()
+
+
+class UnitOfWork:
+    """A write transaction in progress: the session plus database-specific locking."""
+
+    def __init__(self, database: Database, session: Session) -> None:
+        self.database = database
+        self.session = session
+
+    def lock_row(self, table_column: Any, key: Any) -> bool:
+        """Lock one row until commit; False if it does not exist.
+
+        SQLite already holds the database write lock (BEGIN IMMEDIATE), so a plain read is
+        enough there; PostgreSQL takes a row lock with SELECT ... FOR UPDATE.
+        """
+        statement = select(table_column).where(table_column == key)
+        if self.database.dialect == "postgresql":
+            statement = statement.with_for_update()
+        return self.session.execute(statement).first() is not None
+
+    def insert_ignoring_conflict(self, table: Any, values: dict[str, Any], conflict_column: str) -> None:
+        self.insert_ignoring_conflict_many(table, values, [conflict_column])
+
+    def insert_ignoring_conflict_many(self, table: Any, values: dict[str, Any], conflict_columns: list[str]) -> None:
+        """INSERT ... ON CONFLICT DO NOTHING: waits for a concurrent inserter's outcome on PostgreSQL."""
+        dialect_insert = postgresql.insert if self.database.dialect == "postgresql" else sqlite.insert
+        statement = dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
+        self.session.execute(statement)
+
+
+def ping(database: Database) -> None:
+    with database.read() as session:
+        session.execute(text("SELECT 1"))

@@ -1,0 +1,71 @@
+"""FastAPI dependencies and the one way every mutating endpoint runs: idempotent, atomic."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from dinecard.ledger.service import remember_committed_counters
+from dinecard.platform import idempotency
+from dinecard.platform.container import Container
+from dinecard.platform.db import UnitOfWork
+from dinecard.security.domain import Principal
+from dinecard.security.service import Authenticator
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def get_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    authenticator: Authenticator = request.app.state.authenticator
+    token = authorization[7:].strip() if authorization and authorization[:7].lower() == "bearer " else None
+    return authenticator.authenticate(token)
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="Send the same key when retrying: the operation is applied once."),
+]
+
+
+
+def run_write(
+    request: Request,
+    container: Container,
+    principal: Principal,
+    idempotency_key: str | None,
+    body: BaseModel | None,
+    operation: Callable[[UnitOfWork, datetime], Any],
+    status_code: int = 201,
+) -> JSONResponse:
+    """Run `operation` in one transaction; with an Idempotency-Key, at most once per key."""
+    now = container.clock.now()
+    fingerprint = ""
+    if idempotency_key is not None:
+        idempotency.validate_key(idempotency_key)
+        payload = json.dumps(body.model_dump(mode="json") if body else None, sort_keys=True).encode()
+        fingerprint = idempotency.request_fingerprint(request.method, request.url.path, payload)
+    with container.database.write() as uow:
+        if idempotency_key is not None:
+            stored = idempotency.claim(uow, principal.key_id, idempotency_key, fingerprint, now)
+            if stored is not None:
+                return JSONResponse(stored.body, status_code=stored.status_code,
+                                    headers={"Idempotent-Replayed": "true"})
+        content = operation(uow, now)
+        if isinstance(content, BaseModel):
+            content = content.model_dump(mode="json")
+        if idempotency_key is not None:
+            idempotency.complete(uow, principal.key_id, idempotency_key, status_code, content)
+    remember_committed_counters(uow)
+    return JSONResponse(content, status_code=status_code)

@@ -1,0 +1,16 @@
+"""Imports every table so the metadata (and Alembic) sees the whole schema."""
+
+from dinecard.ledger.models import Account, JournalTransaction, Posting
+from dinecard.levels.models import LevelHistory
+from dinecard.members.models import Member
+from dinecard.platform.db import Base
+from dinecard.platform.idempotency import IdempotencyRecord
+from dinecard.platform.outbox import OutboxMessage
+from dinecard.security.models import ApiKey
+from dinecard.stores.models import Store
+from dinecard.wallet.models import Checkout, Recharge, Refund
+
+__all__ = [
+    "Account", "ApiKey", "Base", "Checkout", "IdempotencyRecord", "JournalTransaction", "LevelHistory", "Member",
+    "OutboxMessage", "Posting", "Recharge", "Refund", "Store",
+]

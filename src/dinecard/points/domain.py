@@ -1,0 +1,69 @@
+"""Points lots: when they expire and which ones a spend takes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dinecard.program.domain import Program
+
+
+@dataclass(frozen=True)
+class Lot:
+    """A member's points that share one expiry moment (None: never expires)."""
+
+    lot_id: int
+    balance: int
+    expires_at: datetime | None
+
+    def usable_at(self, moment: datetime) -> bool:
+        return self.balance > 0 and (self.expires_at is None or moment < self.expires_at)
+
+
+def lot_expiry(program: Program, earned_at: datetime) -> datetime | None:
+    """Points expire N months after the end of the business month they were earned in.
+
+    The default (12) means: earned any day of November 2026, usable until the end of
+    November 2027 in the chain's time zone; the returned moment is the first instant after.
+    """
+    months = program.points_expiry_months_after_month_end
+    if months is None:
+        return None
+    local = earned_at.astimezone(ZoneInfo(program.business_timezone))
+    month_index = local.year * 12 + (local.month - 1) + months + 1
+    year, month = divmod(month_index, 12)
+    first_after = datetime(year, month + 1, 1, tzinfo=ZoneInfo(program.business_timezone))
+    return first_after.astimezone(UTC)
+
+
+def grace_expiry(program: Program, now: datetime) -> datetime:
+    """Points given back after their lot expired live a little longer, not forever."""
+    return now + timedelta(days=program.refunded_points_grace_days)
+
+
+def sort_for_spending(lots: list[Lot]) -> list[Lot]:
+    """Soonest-expiring first; never-expiring lots last; ties by age of the lot."""
+    far_future = datetime.max.replace(tzinfo=UTC)
+    return sorted(lots, key=lambda lot: (lot.expires_at or far_future, lot.lot_id))
+
+
+def take_from_lots(lots: list[Lot], points: int, moment: datetime) -> list[tuple[int, int]]:
+    """Which lots a spend of `points` draws on, soonest-expiring first: [(lot_id, points)]."""
+    assert points >= 0
+    taken: list[tuple[int, int]] = []
+    remaining = points
+    for lot in sort_for_spending([lot for lot in lots if lot.usable_at(moment)]):
+        if remaining == 0:
+            break
+        portion = min(lot.balance, remaining)
+        taken.append((lot.lot_id, portion))
+        remaining -= portion
+    assert remaining == 0, "caller must check usable points before taking"
+    return taken
+
+
+def usable_points(lots: list[Lot], debt: int, moment: datetime) -> int:
+    """Points the member can spend now: unexpired lots, less any debt from refunds."""
+    assert debt <= 0
+    return sum(lot.balance for lot in lots if lot.usable_at(moment)) + debt

@@ -1,0 +1,113 @@
+"""Points movements as ledger entries: awarding, spending, taking back and giving back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dinecard.ledger import service as ledger
+from dinecard.ledger.domain import AccountKind, Entry, EntryReason, Unit
+from dinecard.ledger.service import MemberAccounts
+from dinecard.platform.db import UnitOfWork
+from dinecard.points.domain import Lot, grace_expiry, lot_expiry, sort_for_spending, take_from_lots
+from dinecard.program.domain import Program
+
+LOT = AccountKind.MEMBER_POINTS_LOT
+POINTS = Unit.POINTS
+
+
+def award(
+    uow: UnitOfWork, program: Program, accounts: MemberAccounts, member_id: str, points: int, now: datetime,
+    reason: EntryReason, store_id: str | None = None,
+) -> list[Entry]:
+    """New points: first they pay off any debt from earlier take-backs, the rest goes into a lot."""
+    assert points >= 0
+    if points == 0:
+        return []
+    repay = min(points, -accounts.debt)
+    entries = [ledger.counter_entry(uow, AccountKind.POINTS_ISSUED, POINTS, -points, reason, now, store_id)]
+    if repay:
+        entries.append(Entry(accounts.debt_id, AccountKind.MEMBER_POINTS_DEBT, repay, POINTS, reason))
+    if points > repay:
+        expires_at = lot_expiry(program, now)
+        lot_id = ledger.lot_account(uow, member_id, expires_at, now)
+        _ensure_lot_in_snapshot(accounts, lot_id, expires_at)
+        entries.append(Entry(lot_id, LOT, points - repay, POINTS, reason))
+    ledger.apply_to_snapshot(accounts, entries)
+    return entries
+
+
+def _ensure_lot_in_snapshot(accounts: MemberAccounts, lot_id: int, expires_at: datetime | None) -> None:
+    if all(lot.lot_id != lot_id for lot in accounts.lots):
+        accounts.lots.append(Lot(lot_id, 0, expires_at))
+
+
+def spend(
+    uow: UnitOfWork, accounts: MemberAccounts, points: int, now: datetime, store_id: str | None = None
+) -> list[Entry]:
+    """Use points, soonest-expiring lots first (the caller has checked they are usable)."""
+    if points == 0:
+        return []
+    taken = take_from_lots(accounts.lots, points, now)
+    entries = [Entry(lot_id, LOT, -portion, POINTS, EntryReason.REDEEM) for lot_id, portion in taken]
+    entries.append(ledger.counter_entry(uow, AccountKind.POINTS_REDEEMED, POINTS, points, EntryReason.REDEEM, now,
+                                        store_id))
+    ledger.apply_to_snapshot(accounts, entries)
+    return entries
+
+
+def take_back(
+    uow: UnitOfWork, accounts: MemberAccounts, points: int, now: datetime, reason: EntryReason,
+    store_id: str | None = None,
+) -> list[Entry]:
+    """Take awarded points back; what was already spent becomes a debt that later awards repay."""
+    if points == 0:
+        return []
+    usable = [lot for lot in accounts.lots if lot.usable_at(now)]
+    available = sum(lot.balance for lot in usable)
+    from_lots = min(points, available)
+    entries = [
+        Entry(lot_id, LOT, -portion, POINTS, reason) for lot_id, portion in take_from_lots(usable, from_lots, now)
+    ]
+    if points > from_lots:
+        entries.append(Entry(accounts.debt_id, AccountKind.MEMBER_POINTS_DEBT, -(points - from_lots), POINTS,
+                             EntryReason.DEBT))
+    entries.append(ledger.counter_entry(uow, AccountKind.POINTS_ISSUED, POINTS, points, reason, now, store_id))
+    ledger.apply_to_snapshot(accounts, entries)
+    return entries
+
+
+def restore(
+    uow: UnitOfWork, program: Program, accounts: MemberAccounts, member_id: str, spent_lots: list[Lot], already_restored: int,
+    points: int, now: datetime, store_id: str | None = None,
+) -> list[Entry]:
+    """Give used points back to the lots they came from, keeping their expiry (R-PAY-6).
+
+    `spent_lots` holds what the original spend took from each lot (balance = points taken).
+    Points go back latest-expiring first; a lot that has expired since gives them a grace lot.
+    """
+    if points == 0:
+        return []
+    entries: list[Entry] = []
+    skip = already_restored
+    remaining = points
+    for lot in reversed(sort_for_spending(spent_lots)):
+        portion = min(lot.balance, skip)
+        skip -= portion
+        portion = min(lot.balance - portion, remaining)
+        if portion == 0:
+            continue
+        remaining -= portion
+        expired = lot.expires_at is not None and lot.expires_at <= now
+        target, expires_at = lot.lot_id, lot.expires_at
+        if expired:
+            expires_at = grace_expiry(program, now)
+            target = ledger.lot_account(uow, member_id, expires_at, now)
+        _ensure_lot_in_snapshot(accounts, target, expires_at)
+        entries.append(Entry(target, LOT, portion, POINTS, EntryReason.REFUND_RESTORE))
+        if remaining == 0:
+            break
+    assert remaining == 0, "cannot restore more points than were used"
+    entries.append(ledger.counter_entry(uow, AccountKind.POINTS_REDEEMED, POINTS, -points,
+                                        EntryReason.REFUND_RESTORE, now, store_id))
+    ledger.apply_to_snapshot(accounts, entries)
+    return entries

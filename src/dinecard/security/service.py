@@ -1,0 +1,66 @@
+"""API key use cases."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dinecard.platform.db import Database, UnitOfWork
+from dinecard.security.domain import Principal, Role, generate_key, secret_matches, split_token
+from dinecard.security.models import ApiKey
+from dinecard.shared import errors
+from dinecard.shared.errors import DomainError
+from dinecard.shared.ids import new_ulid
+from dinecard.stores.models import Store
+
+# A looked-up key is trusted for this long without another query; revocation takes effect within it.
+AUTH_CACHE_SECONDS = 30.0
+
+
+def create_api_key(uow: UnitOfWork, name: str, role: Role, store_id: str | None, now: datetime) -> tuple[str, str]:
+    """Create a key; returns (key id, token). The token is shown once and stored only as a hash."""
+    if store_id is not None and uow.session.get(Store, store_id) is None:
+        raise DomainError(errors.STORE_NOT_FOUND)
+    key = generate_key()
+    key_id = new_ulid()
+    uow.session.add(ApiKey(id=key_id, name=name, role=role.value, store_id=store_id, prefix=key.prefix,
+                           secret_sha256=key.secret_sha256, created_at=now))
+    return key_id, key.token
+
+
+def _lookup(session: Session, prefix: str) -> ApiKey | None:
+    return session.execute(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))).scalar_one_or_none()
+
+
+class Authenticator:
+    """Checks bearer tokens, remembering recent answers so a busy till costs no extra query."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._cache: dict[str, tuple[float, str, Principal]] = {}
+
+    def authenticate(self, token: str | None) -> Principal:
+        parts = split_token(token or "")
+        if parts is None:
+            raise DomainError(errors.UNAUTHENTICATED)
+        prefix, secret = parts
+        cached = self._cache.get(prefix)
+        if cached is None or cached[0] < time.monotonic():
+            with self.database.read() as session:
+                row = _lookup(session, prefix)
+                if row is None:
+                    raise DomainError(errors.UNAUTHENTICATED)
+                principal = Principal(row.id, row.name, Role(row.role), row.store_id)
+                cached = (time.monotonic() + AUTH_CACHE_SECONDS, row.secret_sha256, principal)
+                self._cache[prefix] = cached
+        if not secret_matches(secret, cached[1]):
+            raise DomainError(errors.UNAUTHENTICATED)
+        return cached[2]
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        raise DomainError(errors.FORBIDDEN)

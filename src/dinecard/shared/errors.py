@@ -1,0 +1,96 @@
+"""Business refusals: a stable code, an HTTP status, and a message in Chinese and English.
+
+These are expected outcomes (a member without enough balance), not bugs; bugs are assertions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    code: str
+    status: int
+    message_zh: str
+    message_en: str
+
+
+class DomainError(Exception):
+    """A refusal the caller can act on; the API turns it into RFC 9457 problem details."""
+
+    def __init__(self, kind: ErrorKind, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(kind.code)
+        self.kind = kind
+        self.detail: dict[str, Any] = detail or {}
+
+    @property
+    def code(self) -> str:
+        return self.kind.code
+
+
+@dataclass
+class _Catalog:
+    kinds: dict[str, ErrorKind] = field(default_factory=dict)
+
+    def add(self, code: str, status: int, zh: str, en: str) -> ErrorKind:
+        assert code not in self.kinds, code
+        kind = ErrorKind(code, status, zh, en)
+        self.kinds[code] = kind
+        return kind
+
+
+CATALOG = _Catalog()
+add = CATALOG.add
+
+# Input
+VALIDATION_FAILED = add("validation_failed", 422, "请求参数有误", "The request is not valid")
+AMOUNT_INVALID = add(
+    "amount_invalid", 422,
+    "金额须为不超过两位小数的非负元金额字符串，如 \"500.00\"",
+    "Amounts are non-negative yuan strings with at most two decimals, e.g. \"500.00\"",
+)
+AMOUNT_NOT_POSITIVE = add("amount_not_positive", 422, "金额必须大于零", "The amount must be greater than zero")
+PHONE_INVALID = add("phone_invalid", 422, "手机号格式不正确", "The phone number is not a valid mainland mobile number")
+ITEMS_TOTAL_MISMATCH = add(
+    "items_total_mismatch", 422, "菜品明细合计与账单总额不一致", "The line items do not add up to the bill total"
+)
+POINTS_NOT_REDEEMABLE = add(
+    "points_not_redeemable", 422, "积分数量无法整额抵扣", "This number of points does not convert to whole fen"
+)
+POINTS_EXCEED_BILL = add(
+    "points_exceed_bill", 422, "抵扣积分超过应付金额", "The points to use are worth more than the amount due"
+)
+# Authentication and authorization
+UNAUTHENTICATED = add("unauthenticated", 401, "缺少或无效的 API 密钥", "Missing or invalid API key")
+FORBIDDEN = add("forbidden", 403, "当前角色无权执行此操作", "Your role may not do this")
+# Not found
+MEMBER_NOT_FOUND = add("member_not_found", 404, "会员不存在", "No such member")
+STORE_NOT_FOUND = add("store_not_found", 404, "门店不存在", "No such store")
+ORDER_NOT_FOUND = add("order_not_found", 404, "订单不存在", "No such order")
+NOT_FOUND = add("not_found", 404, "资源不存在", "Not found")
+# Conflicts with current state
+PHONE_TAKEN = add("phone_taken", 409, "该手机号已注册会员", "A member with this phone number already exists")
+STORE_CODE_TAKEN = add("store_code_taken", 409, "门店编号已存在", "A store with this code already exists")
+MEMBER_FROZEN = add("member_frozen", 409, "会员卡已冻结，暂不能消费或充值", "The member card is frozen")
+MEMBER_CLOSED = add("member_closed", 409, "会员卡已注销", "The member card is closed")
+INSUFFICIENT_BALANCE = add("insufficient_balance", 409, "储值余额不足", "The stored-value balance is too low")
+INSUFFICIENT_POINTS = add("insufficient_points", 409, "可用积分不足", "Not enough usable points")
+REFUND_EXCEEDS_REMAINING = add(
+    "refund_exceeds_remaining", 409, "退款金额超过可退金额", "The refund is more than what remains refundable"
+)
+NOTHING_TO_REFUND = add("nothing_to_refund", 409, "该订单已无可退金额", "Nothing remains to refund on this order")
+ORDER_NOT_REFUNDABLE = add("order_not_refundable", 409, "该订单不可退款", "This order cannot be refunded")
+IDEMPOTENCY_KEY_REUSED = add(
+    "idempotency_key_reused", 409,
+    "该幂等键已用于另一个不同的请求", "This Idempotency-Key was already used for a different request",
+)
+IDEMPOTENCY_KEY_INVALID = add(
+    "idempotency_key_invalid", 422, "幂等键须为 1 到 200 个可见字符", "Idempotency-Key must be 1 to 200 visible characters"
+)
+MEMBER_ALREADY_IN_STATE = add("member_status_unchanged", 409, "会员已处于该状态", "The member is already in that status")
+REFERRAL_CODE_UNKNOWN = add("referral_code_unknown", 422, "推荐码不存在", "No member has this referral code")
+LOOKUP_NEEDS_ONE_KEY = add(
+    "lookup_needs_one_key", 422, "请提供手机号或卡号中的一项进行查询", "Look members up by exactly one of phone or card_no"
+)

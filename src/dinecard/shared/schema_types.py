@@ -1,0 +1,33 @@
+"""API field types shared by every business area: yuan amounts as strings, never floats."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from dinecard.shared.errors import AMOUNT_INVALID
+from dinecard.shared.money import InvalidAmount, Money
+
+
+def _parse_money(value: Any) -> Money:
+    if isinstance(value, Money):
+        return value
+    # A float has already lost exactness; ask for a string instead of guessing.
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str):
+        try:
+            return Money.parse_yuan(value)
+        except InvalidAmount:
+            pass
+    raise PydanticCustomError(AMOUNT_INVALID.code, AMOUNT_INVALID.message_en)
+
+
+YuanAmount = Annotated[
+    Money,
+    PlainValidator(_parse_money),
+    PlainSerializer(lambda money: money.yuan(), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["500.00"]}),
+]

@@ -1,0 +1,524 @@
+"""Money use cases: recharge, checkout, refunds and closing a card. Each runs in the caller's
+transaction, under the member's lock, and writes one balanced journal transaction per order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+
+from dinecard.ledger import service as ledger
+from dinecard.ledger.domain import AccountKind, Entry, EntryReason, Unit
+from dinecard.ledger.models import Account, Posting
+from dinecard.ledger.service import MemberAccounts
+from dinecard.levels.domain import regrade_after_recharge_refund, upgrade_after
+from dinecard.levels.service import apply_level_change
+from dinecard.members.domain import MemberStatus, ensure_can_recharge, ensure_can_spend, ensure_open
+from dinecard.members.models import Member
+from dinecard.members.service import lock_member
+from dinecard.platform import outbox
+from dinecard.platform.db import UnitOfWork
+from dinecard.points import service as points
+from dinecard.points.domain import Lot, usable_points
+from dinecard.program.domain import LevelRule, Program
+from dinecard.shared import errors
+from dinecard.shared.errors import DomainError
+from dinecard.shared.ids import new_order_no
+from dinecard.shared.money import Money
+from dinecard.stores.models import Store
+from dinecard.wallet.domain import (
+    Balance,
+    CheckoutPaid,
+    CheckoutRequest,
+    RechargePaid,
+    allocate_checkout_refund,
+    allocate_recharge_refund,
+    price_checkout,
+    quote_recharge,
+)
+from dinecard.wallet.models import Checkout, Recharge, Refund
+
+FEN = Unit.FEN
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"
+    BANK_CARD = "bank_card"
+    WECHAT = "wechat"
+    ALIPAY = "alipay"
+    OTHER = "other"
+
+
+class Channel(StrEnum):
+    OFFLINE = "offline"  # at the till
+    ONLINE = "online"  # on the member's own phone
+
+
+@dataclass(frozen=True)
+class MemberAfter:
+    """A member's level, balances and points right after an operation (R-PAY-5)."""
+
+    level: LevelRule
+    principal: Money
+    bonus: Money
+    points_usable: int
+    points_lifetime: int
+
+
+def _after(program: Program, member: Member, accounts: MemberAccounts, now: datetime) -> MemberAfter:
+    return MemberAfter(
+        level=program.level(member.level_code),
+        principal=Money(accounts.principal),
+        bonus=Money(accounts.bonus),
+        points_usable=usable_points(accounts.lots, accounts.debt, now),
+        points_lifetime=member.points_lifetime,
+    )
+
+
+def _require_store(uow: UnitOfWork, store_id: str) -> None:
+    if uow.session.get(Store, store_id) is None:
+        raise DomainError(errors.STORE_NOT_FOUND)
+
+
+def _money_entries(
+    uow: UnitOfWork, accounts: MemberAccounts, principal: int, bonus: int, reason: EntryReason
+) -> list[Entry]:
+    entries = [
+        Entry(accounts.principal_id, AccountKind.MEMBER_PRINCIPAL, principal, FEN, reason),
+        Entry(accounts.bonus_id, AccountKind.MEMBER_BONUS, bonus, FEN, reason),
+    ]
+    ledger.apply_to_snapshot(accounts, entries)
+    return entries
+
+
+# ---------------------------------------------------------------- recharge
+
+
+@dataclass(frozen=True)
+class RechargeCommand:
+    member_id: str
+    store_id: str
+    amount: Money
+    payment_method: PaymentMethod
+    channel: Channel = Channel.OFFLINE
+
+
+@dataclass(frozen=True)
+class RechargeResult:
+    order_no: str
+    amount: Money
+    bonus: Money
+    points_awarded: int
+    upgrade_gift_points: int
+    member: MemberAfter
+
+
+def recharge(uow: UnitOfWork, program: Program, command: RechargeCommand, now: datetime) -> RechargeResult:
+    """Credit principal and bonus apart, give the tier's points, upgrade at once if a threshold is crossed."""
+    member = lock_member(uow, command.member_id)
+    ensure_can_recharge(member.status)
+    _require_store(uow, command.store_id)
+    quote = quote_recharge(program, command.amount)
+    accounts = ledger.load_member_accounts(uow.session, member.id)
+    order_no = new_order_no("R")
+    store = command.store_id
+    entries = _money_entries(uow, accounts, quote.amount.fen, quote.bonus.fen, EntryReason.RECHARGE)
+    entries += [
+        ledger.counter_entry(uow, AccountKind.TENDER, FEN, -quote.amount.fen, EntryReason.RECHARGE, now, store,
+                             command.payment_method.value),
+        ledger.counter_entry(uow, AccountKind.BONUS_GRANT, FEN, -quote.bonus.fen, EntryReason.RECHARGE_BONUS, now),
+    ]
+    entries += points.award(uow, program, accounts, member.id, quote.points, now, EntryReason.RECHARGE_GIFT, store)
+    member.cumulative_recharge_fen += quote.amount.fen
+    gift_points = 0
+    change = upgrade_after(program, member.level_code, Money(member.cumulative_recharge_fen),
+                           Money(member.cumulative_consume_fen), "recharge")
+    if change is not None:
+        gift_entries, gift_points = apply_level_change(uow, program, member, accounts, change, order_no, now, store)
+        entries += gift_entries
+    member.points_lifetime += quote.points + gift_points
+    member.updated_at = now
+    transaction_id = ledger.record(
+        uow, kind="recharge", entries=entries, now=now, member_id=member.id, store_id=store, order_no=order_no,
+        program_version=program.version,
+    )
+    uow.session.add(
+        Recharge(
+            order_no=order_no, member_id=member.id, store_id=store, amount_fen=quote.amount.fen,
+            bonus_fen=quote.bonus.fen, points_awarded=quote.points,
+            tier_amount_fen=quote.tier.amount.fen if quote.tier else None,
+            payment_method=command.payment_method.value, channel=command.channel.value,
+            level_after=member.level_code, refunded_principal_fen=0, bonus_forfeited_fen=0, points_taken_back=0,
+            program_version=program.version, journal_transaction_id=transaction_id, created_at=now,
+        )
+    )
+    result = RechargeResult(order_no, quote.amount, quote.bonus, quote.points, gift_points,
+                            _after(program, member, accounts, now))
+    _notify(uow, member.id, "recharge_completed", order_no, result.member, now,
+            {"amount": quote.amount.yuan(), "bonus": quote.bonus.yuan(), "points": quote.points})
+    return result
+
+
+def _notify(
+    uow: UnitOfWork, member_id: str, topic: str, order_no: str, after: MemberAfter, now: datetime,
+    extra: dict[str, Any],
+) -> None:
+    outbox.enqueue(
+        uow, member_id=member_id, topic=topic, now=now,
+        payload={"order_no": order_no, "principal": after.principal.yuan(), "bonus": after.bonus.yuan(),
+                 "points": after.points_usable, "level": after.level.code, **extra},
+    )
+
+
+# ---------------------------------------------------------------- checkout
+
+
+@dataclass(frozen=True)
+class LineItem:
+    dish_id: str | None
+    name: str
+    quantity: int
+    unit_price: Money
+
+    @property
+    def total(self) -> Money:
+        return Money(self.unit_price.fen * self.quantity)
+
+
+@dataclass(frozen=True)
+class CheckoutCommand:
+    member_id: str
+    store_id: str
+    bill_total: Money
+    items: tuple[LineItem, ...] = ()
+    use_points: int = 0
+    pay_with_balance: bool = True
+    balance_only: bool = False
+    other_tender_method: PaymentMethod = PaymentMethod.OTHER
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    order_no: str
+    bill_total: Money
+    discount: Money
+    payable: Money
+    points_used: int
+    points_deduction: Money
+    paid_principal: Money
+    paid_bonus: Money
+    due_other_tender: Money
+    points_earned: int
+    upgrade_gift_points: int
+    member: MemberAfter
+
+
+def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: datetime) -> CheckoutResult:
+    """Discount, points, balance, other tender (R-PAY-2); points earned on what is paid."""
+    if command.items and sum((item.total for item in command.items), Money.zero()) != command.bill_total:
+        raise DomainError(errors.ITEMS_TOTAL_MISMATCH)
+    member = lock_member(uow, command.member_id)
+    spends = command.pay_with_balance or command.balance_only or command.use_points > 0
+    ensure_can_spend(member.status, spends)
+    _require_store(uow, command.store_id)
+    accounts = ledger.load_member_accounts(uow.session, member.id)
+    level = program.level(member.level_code)
+    pricing = price_checkout(
+        program, level,
+        CheckoutRequest(command.bill_total, command.use_points, command.pay_with_balance, command.balance_only),
+        Balance(Money(accounts.principal), Money(accounts.bonus)),
+        usable_points(accounts.lots, accounts.debt, now),
+    )
+    order_no = new_order_no("C")
+    store = command.store_id
+    principal, bonus, other = pricing.paid_principal.fen, pricing.paid_bonus.fen, pricing.due_other_tender.fen
+    entries = _money_entries(uow, accounts, -principal, -bonus, EntryReason.PAYMENT)
+    entries += [
+        ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, principal, EntryReason.PAYMENT, now, store, "principal"),
+        ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, bonus, EntryReason.PAYMENT, now, store, "bonus"),
+    ]
+    if other:
+        entries += [
+            ledger.counter_entry(uow, AccountKind.TENDER, FEN, -other, EntryReason.PAYMENT, now, store,
+                                 command.other_tender_method.value),
+            ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, other, EntryReason.PAYMENT, now, store, "other"),
+        ]
+    entries += points.spend(uow, accounts, pricing.points_used, now, store)
+    entries += points.award(uow, program, accounts, member.id, pricing.points_earned, now, EntryReason.PURCHASE,
+                            store)
+    member.cumulative_consume_fen += pricing.payable.fen
+    member.checkout_count += 1
+    member.last_consumed_at = now
+    gift_points = 0
+    change = upgrade_after(program, member.level_code, Money(member.cumulative_recharge_fen),
+                           Money(member.cumulative_consume_fen), "consumption")
+    if change is not None:
+        gift_entries, gift_points = apply_level_change(uow, program, member, accounts, change, order_no, now, store)
+        entries += gift_entries
+    member.points_lifetime += pricing.points_earned + gift_points
+    member.updated_at = now
+    transaction_id = ledger.record(
+        uow, kind="checkout", entries=entries, now=now, member_id=member.id, store_id=store, order_no=order_no,
+        program_version=program.version,
+    )
+    uow.session.add(
+        Checkout(
+            order_no=order_no, member_id=member.id, store_id=store, bill_total_fen=pricing.bill_total.fen,
+            discount_fen=pricing.discount.fen, points_used=pricing.points_used,
+            points_deduction_fen=pricing.points_deduction.fen, payable_fen=pricing.payable.fen,
+            paid_principal_fen=principal, paid_bonus_fen=bonus, other_tender_fen=other,
+            other_tender_method=command.other_tender_method.value if other else None,
+            points_earned=pricing.points_earned, level_code=level.code,
+            items=[{"dish_id": i.dish_id, "name": i.name, "quantity": i.quantity, "unit_price_fen": i.unit_price.fen}
+                   for i in command.items] or None,
+            refunded_principal_fen=0, refunded_bonus_fen=0, refunded_other_fen=0, points_earned_reversed=0,
+            points_used_restored=0, program_version=program.version, journal_transaction_id=transaction_id,
+            created_at=now,
+        )
+    )
+    result = CheckoutResult(
+        order_no=order_no, bill_total=pricing.bill_total, discount=pricing.discount, payable=pricing.payable,
+        points_used=pricing.points_used, points_deduction=pricing.points_deduction, paid_principal=pricing.paid_principal,
+        paid_bonus=pricing.paid_bonus, due_other_tender=pricing.due_other_tender, points_earned=pricing.points_earned,
+        upgrade_gift_points=gift_points, member=_after(program, member, accounts, now),
+    )
+    _notify(uow, member.id, "checkout_completed", order_no, result.member, now,
+            {"payable": pricing.payable.yuan(), "points_earned": pricing.points_earned,
+             "points_used": pricing.points_used})
+    return result
+
+
+# ---------------------------------------------------------------- refunds
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    order_no: str
+    original_order_no: str
+    kind: str
+    amount: Money
+    principal: Money
+    bonus: Money
+    other_tender: Money
+    bonus_forfeited: Money
+    points_taken_back: int
+    points_restored: int
+    member: MemberAfter
+
+
+def refund(
+    uow: UnitOfWork, program: Program, order_no: str, amount: Money | None, now: datetime, reason: str | None = None
+) -> RefundResult:
+    """Refund a checkout (whole or part) or a recharge, named by its order number."""
+    model: type[Checkout] | type[Recharge]
+    if order_no.startswith("C"):
+        model = Checkout
+    elif order_no.startswith("R"):
+        model = Recharge
+    elif order_no.startswith("F"):
+        raise DomainError(errors.ORDER_NOT_REFUNDABLE)
+    else:
+        raise DomainError(errors.ORDER_NOT_FOUND)
+    member_id = uow.session.execute(select(model.member_id).where(model.order_no == order_no)).scalar_one_or_none()
+    if member_id is None:
+        raise DomainError(errors.ORDER_NOT_FOUND)
+    member = lock_member(uow, member_id)
+    ensure_open(member.status)
+    # Read the order only now, under the member's lock, so earlier refunds are all visible.
+    order = uow.session.execute(
+        select(model).where(model.order_no == order_no).execution_options(populate_existing=True)
+    ).scalar_one()
+    accounts = ledger.load_member_accounts(uow.session, member.id)
+    if isinstance(order, Checkout):
+        return _refund_checkout(uow, program, member, accounts, order, amount, now, reason)
+    return _refund_recharge(uow, program, member, accounts, order, amount, now, reason)
+
+
+def _spent_lots(uow: UnitOfWork, journal_transaction_id: int) -> list[Lot]:
+    rows = uow.session.execute(
+        select(Posting.account_id, Posting.amount, Account.expires_at)
+        .join(Account, Account.id == Posting.account_id)
+        .where(Posting.transaction_id == journal_transaction_id, Posting.reason == EntryReason.REDEEM.value,
+               Account.kind == AccountKind.MEMBER_POINTS_LOT.value)
+    ).all()
+    return [Lot(account_id, -amount, expires_at) for account_id, amount, expires_at in rows]
+
+
+def _refund_checkout(
+    uow: UnitOfWork, program: Program, member: Member, accounts: MemberAccounts, order: Checkout,
+    amount: Money | None, now: datetime, reason: str | None,
+) -> RefundResult:
+    allocation = allocate_checkout_refund(
+        CheckoutPaid(
+            payable=Money(order.payable_fen), principal=Money(order.paid_principal_fen),
+            bonus=Money(order.paid_bonus_fen), other_tender=Money(order.other_tender_fen),
+            points_earned=order.points_earned, points_used=order.points_used,
+            refunded_principal=Money(order.refunded_principal_fen), refunded_bonus=Money(order.refunded_bonus_fen),
+            refunded_other=Money(order.refunded_other_fen), points_earned_reversed=order.points_earned_reversed,
+            points_used_restored=order.points_used_restored,
+        ),
+        amount,
+    )
+    store = order.store_id
+    principal, bonus, other = allocation.principal.fen, allocation.bonus.fen, allocation.other_tender.fen
+    entries = _money_entries(uow, accounts, principal, bonus, EntryReason.REFUND)
+    entries += [
+        ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, -principal, EntryReason.REFUND, now, store, "principal"),
+        ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, -bonus, EntryReason.REFUND, now, store, "bonus"),
+    ]
+    if other:
+        entries += [
+            ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, -other, EntryReason.REFUND, now, store, "other"),
+            ledger.counter_entry(uow, AccountKind.TENDER, FEN, other, EntryReason.REFUND, now, store,
+                                 order.other_tender_method or PaymentMethod.OTHER.value),
+        ]
+    # Give used points back before taking earned ones, so a take-back can draw on them.
+    entries += points.restore(uow, program, accounts, member.id, _spent_lots(uow, order.journal_transaction_id),
+                              order.points_used_restored, allocation.points_used_restored, now, store)
+    entries += points.take_back(uow, accounts, allocation.points_earned_reversed, now, EntryReason.REFUND_REVERSAL,
+                                store)
+    order.refunded_principal_fen += principal
+    order.refunded_bonus_fen += bonus
+    order.refunded_other_fen += other
+    order.points_earned_reversed += allocation.points_earned_reversed
+    order.points_used_restored += allocation.points_used_restored
+    member.cumulative_consume_fen -= allocation.amount.fen
+    member.points_lifetime -= allocation.points_earned_reversed
+    member.updated_at = now
+    return _record_refund(
+        uow, program, member, accounts, order.order_no, "checkout_refund", store, entries, now, reason,
+        amount=allocation.amount, principal=allocation.principal, bonus=allocation.bonus,
+        other=allocation.other_tender, bonus_forfeited=Money.zero(),
+        points_taken_back=allocation.points_earned_reversed, points_restored=allocation.points_used_restored,
+    )
+
+
+def _refund_recharge(
+    uow: UnitOfWork, program: Program, member: Member, accounts: MemberAccounts, order: Recharge,
+    amount: Money | None, now: datetime, reason: str | None,
+) -> RefundResult:
+    allocation = allocate_recharge_refund(
+        RechargePaid(
+            principal=Money(order.amount_fen), bonus=Money(order.bonus_fen), points=order.points_awarded,
+            refunded_principal=Money(order.refunded_principal_fen), bonus_forfeited=Money(order.bonus_forfeited_fen),
+            points_taken_back=order.points_taken_back,
+        ),
+        Balance(Money(accounts.principal), Money(accounts.bonus)),
+        amount,
+    )
+    store = order.store_id
+    principal, forfeited = allocation.principal.fen, allocation.bonus_forfeited.fen
+    entries = _money_entries(uow, accounts, -principal, 0, EntryReason.REFUND)
+    entries += _money_entries(uow, accounts, 0, -forfeited, EntryReason.BONUS_FORFEIT)
+    entries += [
+        ledger.counter_entry(uow, AccountKind.TENDER, FEN, principal, EntryReason.REFUND, now, store,
+                             order.payment_method),
+        ledger.counter_entry(uow, AccountKind.BONUS_GRANT, FEN, forfeited, EntryReason.BONUS_FORFEIT, now),
+    ]
+    entries += points.take_back(uow, accounts, allocation.points_taken_back, now, EntryReason.REFUND_REVERSAL, store)
+    order.refunded_principal_fen += principal
+    order.bonus_forfeited_fen += forfeited
+    order.points_taken_back += allocation.points_taken_back
+    member.cumulative_recharge_fen -= principal
+    member.points_lifetime -= allocation.points_taken_back
+    member.updated_at = now
+    change = regrade_after_recharge_refund(program, member.level_code, Money(member.cumulative_recharge_fen),
+                                           Money(member.cumulative_consume_fen))
+    refund_order_no = new_order_no("F")
+    if change is not None:
+        apply_level_change(uow, program, member, accounts, change, refund_order_no, now, store)
+    return _record_refund(
+        uow, program, member, accounts, order.order_no, "recharge_refund", store, entries, now, reason,
+        amount=allocation.principal, principal=allocation.principal, bonus=Money.zero(), other=Money.zero(),
+        bonus_forfeited=allocation.bonus_forfeited, points_taken_back=allocation.points_taken_back,
+        points_restored=0, refund_order_no=refund_order_no,
+    )
+
+
+def _record_refund(
+    uow: UnitOfWork, program: Program, member: Member, accounts: MemberAccounts, original_order_no: str, kind: str,
+    store_id: str, entries: list[Entry], now: datetime, reason: str | None, *, amount: Money, principal: Money,
+    bonus: Money, other: Money, bonus_forfeited: Money, points_taken_back: int, points_restored: int,
+    refund_order_no: str | None = None,
+) -> RefundResult:
+    order_no = refund_order_no or new_order_no("F")
+    transaction_id = ledger.record(
+        uow, kind=kind, entries=entries, now=now, member_id=member.id, store_id=store_id, order_no=order_no,
+        program_version=program.version, memo=f"refund of {original_order_no}",
+    )
+    uow.session.add(
+        Refund(
+            order_no=order_no, original_order_no=original_order_no, kind=kind, member_id=member.id,
+            store_id=store_id, amount_fen=amount.fen, principal_fen=principal.fen, bonus_fen=bonus.fen,
+            other_tender_fen=other.fen, bonus_forfeited_fen=bonus_forfeited.fen,
+            points_taken_back=points_taken_back, points_restored=points_restored, reason=reason,
+            journal_transaction_id=transaction_id, created_at=now,
+        )
+    )
+    result = RefundResult(
+        order_no=order_no, original_order_no=original_order_no, kind=kind, amount=amount, principal=principal,
+        bonus=bonus, other_tender=other, bonus_forfeited=bonus_forfeited, points_taken_back=points_taken_back,
+        points_restored=points_restored, member=_after(program, member, accounts, now),
+    )
+    _notify(uow, member.id, "refund_completed", order_no, result.member, now,
+            {"original_order_no": original_order_no, "amount": amount.yuan()})
+    return result
+
+
+# ---------------------------------------------------------------- closing a card
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    refunds: list[RefundResult]
+    principal_returned: Money
+    bonus_forfeited: Money
+    points_forfeited: int
+    member: MemberAfter
+
+
+def close_card(uow: UnitOfWork, program: Program, member_id: str, now: datetime, reason: str | None) -> CloseResult:
+    """Refund every recharge's unspent principal, forfeit bonus and points, and close the card."""
+    member = lock_member(uow, member_id)
+    ensure_open(member.status)
+    recharges = uow.session.execute(
+        select(Recharge.order_no)
+        .where(Recharge.member_id == member_id, Recharge.refunded_principal_fen < Recharge.amount_fen)
+        .order_by(Recharge.id.desc())
+    ).scalars().all()
+    refunds: list[RefundResult] = []
+    for order_no in recharges:
+        accounts = ledger.load_member_accounts(uow.session, member_id)
+        if accounts.principal == 0:
+            break
+        refunds.append(refund(uow, program, order_no, None, now, reason or "card closed"))
+    accounts = ledger.load_member_accounts(uow.session, member_id)
+    assert accounts.principal == 0, "every fen of principal came from a recharge that can be refunded"
+    bonus_left = accounts.bonus
+    lot_points = sum(lot.balance for lot in accounts.lots)
+    entries = _money_entries(uow, accounts, 0, -bonus_left, EntryReason.BONUS_FORFEIT)
+    entries.append(ledger.counter_entry(uow, AccountKind.BONUS_GRANT, FEN, bonus_left, EntryReason.BONUS_FORFEIT, now))
+    lot_entries = [Entry(lot.lot_id, AccountKind.MEMBER_POINTS_LOT, -lot.balance, Unit.POINTS, EntryReason.FORFEIT)
+                   for lot in accounts.lots if lot.balance]
+    lot_entries.append(Entry(accounts.debt_id, AccountKind.MEMBER_POINTS_DEBT, -accounts.debt, Unit.POINTS,
+                             EntryReason.FORFEIT))
+    ledger.apply_to_snapshot(accounts, lot_entries)
+    lot_entries.append(ledger.counter_entry(uow, AccountKind.POINTS_FORFEITED, Unit.POINTS,
+                                            -sum(e.amount for e in lot_entries), EntryReason.FORFEIT, now))
+    entries += lot_entries
+    ledger.record(uow, kind="card_closed", entries=entries, now=now, member_id=member_id, store_id=None,
+                  order_no=None, program_version=program.version, memo=reason)
+    member.status = MemberStatus.CLOSED.value
+    member.updated_at = now
+    outbox.enqueue(uow, member_id=member_id, topic="card_closed", now=now,
+                   payload={"principal_returned": sum((r.principal for r in refunds), Money.zero()).yuan()})
+    return CloseResult(
+        refunds=refunds,
+        principal_returned=sum((r.principal for r in refunds), Money.zero()),
+        bonus_forfeited=Money(bonus_left) + sum((r.bonus_forfeited for r in refunds), Money.zero()),
+        points_forfeited=lot_points,
+        member=_after(program, member, accounts, now),
+    )
