@@ -35,7 +35,8 @@ START = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai, a Monday
 
 
 def _worker_suffix() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # One database per test process, so parallel runs (xdist, several developers) never collide.
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 def postgres_available() -> str | None:
@@ -80,9 +81,13 @@ def postgres_url() -> Iterator[str]:
 def _truncate_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
-        tables = connection.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        )).scalars().all()
+        tables = (
+            connection.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            )
+            .scalars()
+            .all()
+        )
         connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
     engine.dispose()
 
@@ -108,8 +113,13 @@ def clock() -> FixedClock:
 def container(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Container]:
     settings = Settings(database_url=database_url, data_dir=tmp_path, data_key=TEST_KEY)
     database = Database(database_url, pool_size=20, pool_overflow=80)
-    built = Container(settings=settings, database=database, cipher=PersonalDataCipher(base64.b64decode(TEST_KEY)),
-                      clock=clock, program=default_program())
+    built = Container(
+        settings=settings,
+        database=database,
+        cipher=PersonalDataCipher(base64.b64decode(TEST_KEY)),
+        clock=clock,
+        program=default_program(),
+    )
     yield built
     database.dispose()
 

@@ -21,8 +21,10 @@ def test_recharge_500_checkout_100_retry_and_refund(client: TestClient) -> None:
     assert member.json()["level"]["code"] == "normal"
 
     # when they recharge 500
-    recharge = client.post(f"/api/v1/members/{member_id}/recharges",
-                           json={"amount": "500.00", "payment_method": "wechat", "store_id": store_id})
+    recharge = client.post(
+        f"/api/v1/members/{member_id}/recharges",
+        json={"amount": "500.00", "payment_method": "wechat", "store_id": store_id},
+    )
     assert recharge.status_code == 201, recharge.text
     body = recharge.json()
     assert body["amount"] == "500.00" and body["bonus"] == "80.00" and body["points_awarded"] == 300
@@ -55,4 +57,7 @@ def test_recharge_500_checkout_100_retry_and_refund(client: TestClient) -> None:
     assert refund.json()["balance"]["total"] == "580.00"
     assert refund.json()["points"]["usable"] == 300
     assert client.get(f"/api/v1/members/{member_id}").json()["balance"] == {
-        "principal": "500.00", "bonus": "80.00", "total": "580.00"}
+        "principal": "500.00",
+        "bonus": "80.00",
+        "total": "580.00",
+    }

@@ -27,15 +27,49 @@ from dinecard.wallet import service as wallet
 
 STORE_NAMES = ["人民广场店", "徐家汇店", "五角场店", "陆家嘴店", "静安寺店", "中山公园店", "七宝店", "莘庄店"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英", "桂英", "晨"]
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "洋",
+    "艳",
+    "勇",
+    "军",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "桂英",
+    "晨",
+]
 MENU = [
-    ("D001", "招牌毛肚", 6800), ("D002", "鲜切牛肉", 5800), ("D003", "麻辣锅底", 4800), ("D004", "番茄锅底", 3800),
-    ("D005", "虾滑", 3600), ("D006", "手工面", 1200), ("D007", "酸梅汤", 800), ("D008", "冰粉", 1000),
-    ("D009", "鸭血", 2200), ("D010", "嫩豆腐", 1600), ("D011", "黄喉", 3800), ("D012", "午餐肉", 2600),
+    ("D001", "招牌毛肚", 6800),
+    ("D002", "鲜切牛肉", 5800),
+    ("D003", "麻辣锅底", 4800),
+    ("D004", "番茄锅底", 3800),
+    ("D005", "虾滑", 3600),
+    ("D006", "手工面", 1200),
+    ("D007", "酸梅汤", 800),
+    ("D008", "冰粉", 1000),
+    ("D009", "鸭血", 2200),
+    ("D010", "嫩豆腐", 1600),
+    ("D011", "黄喉", 3800),
+    ("D012", "午餐肉", 2600),
 ]
 RECHARGE_AMOUNTS = [(20000, 30), (50000, 35), (100000, 15), (200000, 5), (30000, 8), (10000, 7)]
-METHODS = [wallet.PaymentMethod.WECHAT, wallet.PaymentMethod.ALIPAY, wallet.PaymentMethod.CASH,
-           wallet.PaymentMethod.BANK_CARD]
+METHODS = [
+    wallet.PaymentMethod.WECHAT,
+    wallet.PaymentMethod.ALIPAY,
+    wallet.PaymentMethod.CASH,
+    wallet.PaymentMethod.BANK_CARD,
+]
 
 
 @dataclass(frozen=True)
@@ -133,11 +167,16 @@ def generate(container: Container, spec: DemoSpec, console: Console | None = Non
                         used_phones.add(phone)
                         profile = {"allergies": ["花生"]} if rng.random() < 0.05 else {}
                         member_ids[index] = members.register_member(
-                            uow, container.cipher, program,
+                            uow,
+                            container.cipher,
+                            program,
                             members.RegisterMember(
-                                phone=phone, name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                                phone=phone,
+                                name=rng.choice(SURNAMES) + rng.choice(GIVEN),
                                 birthday=date(rng.randint(1965, 2005), rng.randint(1, 12), rng.randint(1, 28)),
-                                gender=rng.choice(["female", "male"]), store_id=home_store, profile=profile,
+                                gender=rng.choice(["female", "male"]),
+                                store_id=home_store,
+                                profile=profile,
                             ),
                             now,
                         )
@@ -145,8 +184,12 @@ def generate(container: Container, spec: DemoSpec, console: Console | None = Non
                     elif kind == "recharge" and index in member_ids:
                         amounts, weights = zip(*RECHARGE_AMOUNTS, strict=True)
                         amount = Money(rng.choices(amounts, weights)[0])
-                        wallet.recharge(uow, program, wallet.RechargeCommand(
-                            member_ids[index], store, amount, rng.choice(METHODS)), now)
+                        wallet.recharge(
+                            uow,
+                            program,
+                            wallet.RechargeCommand(member_ids[index], store, amount, rng.choice(METHODS)),
+                            now,
+                        )
                         counts["recharges"] += 1
                     elif kind == "checkout" and index in member_ids:
                         total, items = _bill(rng)
@@ -154,17 +197,33 @@ def generate(container: Container, spec: DemoSpec, console: Console | None = Non
                         use_points = 0
                         if view.points_usable >= 500 and rng.random() < 0.3:
                             use_points = min(view.points_usable, total.fen // 2) // 100 * 100
-                        result = wallet.checkout(uow, program, wallet.CheckoutCommand(
-                            member_ids[index], store, total, items, use_points=use_points,
-                            pay_with_balance=view.balance_total.fen > 0,
-                            other_tender_method=rng.choice(METHODS)), now)
+                        result = wallet.checkout(
+                            uow,
+                            program,
+                            wallet.CheckoutCommand(
+                                member_ids[index],
+                                store,
+                                total,
+                                items,
+                                use_points=use_points,
+                                pay_with_balance=view.balance_total.fen > 0,
+                                other_tender_method=rng.choice(METHODS),
+                            ),
+                            now,
+                        )
                         counts["checkouts"] += 1
                         recent_checkouts.append(result.order_no)
                         if rng.random() < 0.03 and recent_checkouts:
                             order_no = rng.choice(recent_checkouts[-20:])
                             partial = rng.random() < 0.5
-                            wallet.refund(uow, program, order_no, Money(500) if partial else None, now,
-                                          "菜品问题" if partial else "顾客取消")
+                            wallet.refund(
+                                uow,
+                                program,
+                                order_no,
+                                Money(500) if partial else None,
+                                now,
+                                "菜品问题" if partial else "顾客取消",
+                            )
                             counts["refunds"] += 1
                 remember_committed_counters(uow)
             except DomainError:

@@ -60,9 +60,19 @@ def _page_transaction_ids(
 
 def _rows(session: Session, member_id: str, kinds: tuple[str, ...], transaction_ids: list[int]):  # type: ignore[no-untyped-def]
     return session.execute(
-        select(JournalTransaction.id, JournalTransaction.kind, JournalTransaction.order_no,
-               JournalTransaction.store_id, JournalTransaction.created_at, Account.kind.label("account_kind"),
-               Account.expires_at, Posting.amount, Posting.reason, Posting.balance_after, Posting.id.label("posting_id"))
+        select(
+            JournalTransaction.id,
+            JournalTransaction.kind,
+            JournalTransaction.order_no,
+            JournalTransaction.store_id,
+            JournalTransaction.created_at,
+            Account.kind.label("account_kind"),
+            Account.expires_at,
+            Posting.amount,
+            Posting.reason,
+            Posting.balance_after,
+            Posting.id.label("posting_id"),
+        )
         .join(Posting, Posting.transaction_id == JournalTransaction.id)
         .join(Account, Account.id == Posting.account_id)
         .where(JournalTransaction.id.in_(transaction_ids), Account.member_id == member_id, Account.kind.in_(kinds))
@@ -89,7 +99,10 @@ def money_history(
         change, after = changes[transaction_id], afters[transaction_id]
         entries.append(
             MoneyEntry(
-                transaction_id=transaction_id, kind=head.kind, order_no=head.order_no, store_id=head.store_id,
+                transaction_id=transaction_id,
+                kind=head.kind,
+                order_no=head.order_no,
+                store_id=head.store_id,
                 created_at=head.created_at,
                 principal_change=Money(change[AccountKind.MEMBER_PRINCIPAL.value]),
                 bonus_change=Money(change[AccountKind.MEMBER_BONUS.value]),
@@ -117,6 +130,15 @@ def points_history(
             continue
         expiries = [row.expires_at for row in rows if row.amount > 0 and row.expires_at is not None]
         head = rows[0]
-        entries.append(PointsEntry(transaction_id, reason, total, head.order_no, head.store_id, head.created_at,
-                                   min(expiries) if expiries else None))
+        entries.append(
+            PointsEntry(
+                transaction_id,
+                reason,
+                total,
+                head.order_no,
+                head.store_id,
+                head.created_at,
+                min(expiries) if expiries else None,
+            )
+        )
     return entries, (page[-1] if more else None)

@@ -66,13 +66,23 @@ def _cached_balances(session: Session) -> list[str]:
 
 def _signs(session: Session) -> list[str]:
     rows = session.execute(
-        select(Account.code, Account.balance).where(
+        select(Account.code, Account.balance)
+        .where(
             or_(
-                and_(Account.kind.in_([AccountKind.MEMBER_PRINCIPAL.value, AccountKind.MEMBER_BONUS.value,
-                                       AccountKind.MEMBER_POINTS_LOT.value]), Account.balance < 0),
+                and_(
+                    Account.kind.in_(
+                        [
+                            AccountKind.MEMBER_PRINCIPAL.value,
+                            AccountKind.MEMBER_BONUS.value,
+                            AccountKind.MEMBER_POINTS_LOT.value,
+                        ]
+                    ),
+                    Account.balance < 0,
+                ),
                 and_(Account.kind == AccountKind.MEMBER_POINTS_DEBT.value, Account.balance > 0),
             )
-        ).limit(MAX_FAILURES_LISTED)
+        )
+        .limit(MAX_FAILURES_LISTED)
     ).all()
     return [f"{code} has a balance of the wrong sign: {balance}" for code, balance in rows]
 
@@ -80,31 +90,50 @@ def _signs(session: Session) -> list[str]:
 def _member_totals(session: Session) -> list[str]:
     recharged = (
         select(Recharge.member_id, func.sum(Recharge.amount_fen - Recharge.refunded_principal_fen).label("net"))
-        .group_by(Recharge.member_id).subquery()
+        .group_by(Recharge.member_id)
+        .subquery()
     )
     consumed = (
-        select(Checkout.member_id, func.sum(
-            Checkout.payable_fen - Checkout.refunded_principal_fen - Checkout.refunded_bonus_fen
-            - Checkout.refunded_other_fen).label("net"))
-        .group_by(Checkout.member_id).subquery()
+        select(
+            Checkout.member_id,
+            func.sum(
+                Checkout.payable_fen
+                - Checkout.refunded_principal_fen
+                - Checkout.refunded_bonus_fen
+                - Checkout.refunded_other_fen
+            ).label("net"),
+        )
+        .group_by(Checkout.member_id)
+        .subquery()
     )
     issued = (
         select(JournalTransaction.member_id, (-func.sum(Posting.amount)).label("net"))
         .join(Posting, Posting.transaction_id == JournalTransaction.id)
         .join(Account, Account.id == Posting.account_id)
         .where(Account.kind == AccountKind.POINTS_ISSUED.value)
-        .group_by(JournalTransaction.member_id).subquery()
+        .group_by(JournalTransaction.member_id)
+        .subquery()
     )
     rows = session.execute(
-        select(Member.id, Member.cumulative_recharge_fen, func.coalesce(recharged.c.net, 0),
-               Member.cumulative_consume_fen, func.coalesce(consumed.c.net, 0),
-               Member.points_lifetime, func.coalesce(issued.c.net, 0))
+        select(
+            Member.id,
+            Member.cumulative_recharge_fen,
+            func.coalesce(recharged.c.net, 0),
+            Member.cumulative_consume_fen,
+            func.coalesce(consumed.c.net, 0),
+            Member.points_lifetime,
+            func.coalesce(issued.c.net, 0),
+        )
         .outerjoin(recharged, recharged.c.member_id == Member.id)
         .outerjoin(consumed, consumed.c.member_id == Member.id)
         .outerjoin(issued, issued.c.member_id == Member.id)
-        .where(or_(Member.cumulative_recharge_fen != func.coalesce(recharged.c.net, 0),
-                   Member.cumulative_consume_fen != func.coalesce(consumed.c.net, 0),
-                   Member.points_lifetime != func.coalesce(issued.c.net, 0)))
+        .where(
+            or_(
+                Member.cumulative_recharge_fen != func.coalesce(recharged.c.net, 0),
+                Member.cumulative_consume_fen != func.coalesce(consumed.c.net, 0),
+                Member.points_lifetime != func.coalesce(issued.c.net, 0),
+            )
+        )
         .limit(MAX_FAILURES_LISTED)
     ).all()
     return [
@@ -115,14 +144,20 @@ def _member_totals(session: Session) -> list[str]:
 
 
 def _member_money_in_transaction(kind: AccountKind, reason: EntryReason | None = None):  # type: ignore[no-untyped-def]
-    conditions = [Posting.transaction_id == JournalTransaction.id, Account.id == Posting.account_id,
-                  Account.kind == kind.value]
+    conditions = [
+        Posting.transaction_id == JournalTransaction.id,
+        Account.id == Posting.account_id,
+        Account.kind == kind.value,
+    ]
     if reason is not None:
         conditions.append(Posting.reason == reason.value)
     return (
         select(func.coalesce(func.sum(Posting.amount), 0))
-        .select_from(Posting).join(Account, Account.id == Posting.account_id)
-        .where(*conditions).correlate(JournalTransaction).scalar_subquery()
+        .select_from(Posting)
+        .join(Account, Account.id == Posting.account_id)
+        .where(*conditions)
+        .correlate(JournalTransaction)
+        .scalar_subquery()
     )
 
 
@@ -147,14 +182,16 @@ def _orders_match_ledger(session: Session) -> list[str]:
     refund_principal = _member_money_in_transaction(AccountKind.MEMBER_PRINCIPAL, EntryReason.REFUND)
     refund_bonus = _member_money_in_transaction(AccountKind.MEMBER_BONUS, EntryReason.REFUND)
     refund_rows = session.execute(
-        select(Refund.order_no, Refund.kind, Refund.principal_fen, Refund.bonus_fen, refund_principal, refund_bonus)
-        .join(JournalTransaction, JournalTransaction.id == Refund.journal_transaction_id)
+        select(
+            Refund.order_no, Refund.kind, Refund.principal_fen, Refund.bonus_fen, refund_principal, refund_bonus
+        ).join(JournalTransaction, JournalTransaction.id == Refund.journal_transaction_id)
     ).all()
     for order_no, kind, record_principal, record_bonus, ledger_principal, ledger_bonus in refund_rows:
         sign = -1 if kind == "recharge_refund" else 1
         if ledger_principal != sign * record_principal or ledger_bonus != sign * record_bonus:
-            failures.append(f"refund {order_no}: record {record_principal}+{record_bonus}, "
-                            f"ledger {ledger_principal}+{ledger_bonus}")
+            failures.append(
+                f"refund {order_no}: record {record_principal}+{record_bonus}, ledger {ledger_principal}+{ledger_bonus}"
+            )
             if len(failures) >= MAX_FAILURES_LISTED:
                 break
     return failures
@@ -162,17 +199,26 @@ def _orders_match_ledger(session: Session) -> list[str]:
 
 def _refunds_match_orders(session: Session) -> list[str]:
     refunded = (
-        select(Refund.original_order_no, func.sum(Refund.principal_fen).label("principal"),
-               func.sum(Refund.amount_fen).label("amount"))
-        .group_by(Refund.original_order_no).subquery()
+        select(
+            Refund.original_order_no,
+            func.sum(Refund.principal_fen).label("principal"),
+            func.sum(Refund.amount_fen).label("amount"),
+        )
+        .group_by(Refund.original_order_no)
+        .subquery()
     )
     failures: list[str] = []
     rows = session.execute(
-        select(Checkout.order_no, Checkout.refunded_principal_fen + Checkout.refunded_bonus_fen
-               + Checkout.refunded_other_fen, func.coalesce(refunded.c.amount, 0))
+        select(
+            Checkout.order_no,
+            Checkout.refunded_principal_fen + Checkout.refunded_bonus_fen + Checkout.refunded_other_fen,
+            func.coalesce(refunded.c.amount, 0),
+        )
         .outerjoin(refunded, refunded.c.original_order_no == Checkout.order_no)
-        .where(Checkout.refunded_principal_fen + Checkout.refunded_bonus_fen + Checkout.refunded_other_fen
-               != func.coalesce(refunded.c.amount, 0))
+        .where(
+            Checkout.refunded_principal_fen + Checkout.refunded_bonus_fen + Checkout.refunded_other_fen
+            != func.coalesce(refunded.c.amount, 0)
+        )
         .limit(MAX_FAILURES_LISTED)
     ).all()
     failures += [f"checkout {o}: marked refunded {a}, refunds add up to {b}" for o, a, b in rows]

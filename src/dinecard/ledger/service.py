@@ -43,8 +43,14 @@ class MemberAccounts:
 
 def open_member_accounts(uow: UnitOfWork, member_id: str, now: datetime) -> None:
     rows = [
-        {"code": member_code(member_id, kind), "kind": kind.value, "unit": unit.value, "member_id": member_id,
-         "balance": 0, "created_at": now}
+        {
+            "code": member_code(member_id, kind),
+            "kind": kind.value,
+            "unit": unit.value,
+            "member_id": member_id,
+            "balance": 0,
+            "created_at": now,
+        }
         for kind, unit in (
             (AccountKind.MEMBER_PRINCIPAL, Unit.FEN),
             (AccountKind.MEMBER_BONUS, Unit.FEN),
@@ -101,14 +107,25 @@ def lot_account(uow: UnitOfWork, member_id: str, expires_at: datetime | None, no
         return existing
     return uow.session.execute(
         insert(Account)
-        .values(code=code, kind=AccountKind.MEMBER_POINTS_LOT.value, unit=Unit.POINTS.value,
-                member_id=member_id, expires_at=expires_at, balance=0, created_at=now)
+        .values(
+            code=code,
+            kind=AccountKind.MEMBER_POINTS_LOT.value,
+            unit=Unit.POINTS.value,
+            member_id=member_id,
+            expires_at=expires_at,
+            balance=0,
+            created_at=now,
+        )
         .returning(Account.id)
     ).scalar_one()
 
 
 def counter_account(
-    uow: UnitOfWork, kind: AccountKind, unit: Unit, now: datetime, store_id: str | None = None,
+    uow: UnitOfWork,
+    kind: AccountKind,
+    unit: Unit,
+    now: datetime,
+    store_id: str | None = None,
     detail: str | None = None,
 ) -> int:
     """A chain counter account, created on first use; safe when two processes race to create it."""
@@ -119,8 +136,7 @@ def counter_account(
         return cache[code]
     uow.insert_ignoring_conflict(
         Account.__table__,
-        {"code": code, "kind": kind.value, "unit": unit.value, "store_id": store_id, "balance": 0,
-         "created_at": now},
+        {"code": code, "kind": kind.value, "unit": unit.value, "store_id": store_id, "balance": 0, "created_at": now},
         "code",
     )
     account_id = uow.session.execute(select(Account.id).where(Account.code == code)).scalar_one()
@@ -134,8 +150,14 @@ def remember_committed_counters(uow: UnitOfWork) -> None:
 
 
 def counter_entry(
-    uow: UnitOfWork, kind: AccountKind, unit: Unit, amount: int, reason: EntryReason, now: datetime,
-    store_id: str | None = None, detail: str | None = None,
+    uow: UnitOfWork,
+    kind: AccountKind,
+    unit: Unit,
+    amount: int,
+    reason: EntryReason,
+    now: datetime,
+    store_id: str | None = None,
+    detail: str | None = None,
 ) -> Entry:
     return Entry(counter_account(uow, kind, unit, now, store_id, detail), kind, amount, unit, reason)
 
@@ -177,8 +199,15 @@ def record(
     assert_balanced(entries)
     transaction_id = uow.session.execute(
         insert(JournalTransaction)
-        .values(kind=kind, member_id=member_id, store_id=store_id, order_no=order_no,
-                program_version=program_version, created_at=now, memo=memo)
+        .values(
+            kind=kind,
+            member_id=member_id,
+            store_id=store_id,
+            order_no=order_no,
+            program_version=program_version,
+            created_at=now,
+            memo=memo,
+        )
         .returning(JournalTransaction.id)
     ).scalar_one()
     deltas: dict[int, int] = defaultdict(int)
@@ -198,9 +227,14 @@ def record(
         uow.session.execute(
             insert(Posting),
             [
-                {"transaction_id": transaction_id, "account_id": entry.account_id, "amount": entry.amount,
-                 "unit": entry.unit.value, "reason": entry.reason.value,
-                 "balance_after": balances_after.get(entry.account_id)}
+                {
+                    "transaction_id": transaction_id,
+                    "account_id": entry.account_id,
+                    "amount": entry.amount,
+                    "unit": entry.unit.value,
+                    "reason": entry.reason.value,
+                    "balance_after": balances_after.get(entry.account_id),
+                }
                 for entry in entries
             ],
         )

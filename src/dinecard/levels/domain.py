@@ -20,9 +20,7 @@ class LevelChange:
 
     def levels_gained(self, program: Program) -> list[LevelRule]:
         """Every level passed on the way up: each one's upgrade gift is given."""
-        return [
-            level for level in program.levels if self.from_level.rank < level.rank <= self.to_level.rank
-        ]
+        return [level for level in program.levels if self.from_level.rank < level.rank <= self.to_level.rank]
 
 
 def _qualifies(level: LevelRule, cumulative_recharge: Money, cumulative_consume: Money) -> bool:

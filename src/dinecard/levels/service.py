@@ -18,23 +18,40 @@ from dinecard.program.domain import Program
 
 
 def apply_level_change(
-    uow: UnitOfWork, program: Program, member: Member, accounts: MemberAccounts, change: LevelChange,
-    order_no: str | None, now: datetime, store_id: str | None = None,
+    uow: UnitOfWork,
+    program: Program,
+    member: Member,
+    accounts: MemberAccounts,
+    change: LevelChange,
+    order_no: str | None,
+    now: datetime,
+    store_id: str | None = None,
 ) -> tuple[list[Entry], int]:
     """Record the change; on an upgrade, give each passed level's gift. Returns (entries, gift points)."""
     member.level_code = change.to_level.code
     uow.session.execute(
         insert(LevelHistory).values(
-            member_id=member.id, from_level=change.from_level.code, to_level=change.to_level.code,
-            reason=change.reason, order_no=order_no, created_at=now,
+            member_id=member.id,
+            from_level=change.from_level.code,
+            to_level=change.to_level.code,
+            reason=change.reason,
+            order_no=order_no,
+            created_at=now,
         )
     )
     gift_points = sum(level.upgrade_gift_points for level in change.levels_gained(program)) if change.is_upgrade else 0
     entries = points.award(uow, program, accounts, member.id, gift_points, now, EntryReason.UPGRADE_GIFT, store_id)
     outbox.enqueue(
-        uow, member_id=member.id, topic="level_upgraded" if change.is_upgrade else "level_downgraded",
-        payload={"from": change.from_level.code, "to": change.to_level.code, "reason": change.reason,
-                 "gift_points": gift_points, "order_no": order_no},
+        uow,
+        member_id=member.id,
+        topic="level_upgraded" if change.is_upgrade else "level_downgraded",
+        payload={
+            "from": change.from_level.code,
+            "to": change.to_level.code,
+            "reason": change.reason,
+            "gift_points": gift_points,
+            "order_no": order_no,
+        },
         now=now,
     )
     return entries, gift_points

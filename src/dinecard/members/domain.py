@@ -28,7 +28,7 @@ def normalize_phone(text: str) -> str:
     digits = re.sub(r"[\s\-]", "", text)
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
-            digits = digits[len(prefix):]
+            digits = digits[len(prefix) :]
     if not _MOBILE.match(digits):
         raise DomainError(errors.PHONE_INVALID)
     return digits

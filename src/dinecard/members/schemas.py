@@ -68,8 +68,13 @@ class LevelOut(BaseModel):
 
     @classmethod
     def of(cls, level: LevelRule) -> LevelOut:
-        return cls(code=level.code, name=level.name_zh, name_en=level.name_en,
-                   discount_rate=_fraction_text(level.discount_rate), points_multiplier=_fraction_text(level.points_multiplier))
+        return cls(
+            code=level.code,
+            name=level.name_zh,
+            name_en=level.name_en,
+            discount_rate=_fraction_text(level.discount_rate),
+            points_multiplier=_fraction_text(level.points_multiplier),
+        )
 
 
 def _fraction_text(value: Any) -> str:
@@ -121,10 +126,19 @@ class MemberOut(BaseModel):
     @classmethod
     def of(cls, view: MemberView) -> MemberOut:
         return cls(
-            id=view.id, card_no=view.card_no, phone_masked=view.phone_masked, name=view.name, status=view.status,
-            level=LevelOut.of(view.level), balance=BalanceOut.of(view.principal, view.bonus),
+            id=view.id,
+            card_no=view.card_no,
+            phone_masked=view.phone_masked,
+            name=view.name,
+            status=view.status,
+            level=LevelOut.of(view.level),
+            balance=BalanceOut.of(view.principal, view.bonus),
             points=PointsOut(usable=view.points_usable, lifetime=view.points_lifetime),
             cumulative=CumulativeOut(recharge=view.cumulative_recharge, consume=view.cumulative_consume),
-            birthday=view.birthday, gender=view.gender, store_id=view.store_id, referral_code=view.referral_code,
-            registered_at=view.registered_at, profile=view.profile,
+            birthday=view.birthday,
+            gender=view.gender,
+            store_id=view.store_id,
+            referral_code=view.referral_code,
+            registered_at=view.registered_at,
+            profile=view.profile,
         )

@@ -15,16 +15,25 @@ router = APIRouter(prefix="/members", tags=["members"])
 
 @router.post("", status_code=201, response_model=MemberOut, summary="Register a member")
 def register(
-    body: MemberCreate, request: Request, container: ContainerDep, principal: PrincipalDep,
+    body: MemberCreate,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     def operation(uow, now):  # type: ignore[no-untyped-def]
         member_id = service.register_member(
-            uow, container.cipher, container.program,
+            uow,
+            container.cipher,
+            container.program,
             service.RegisterMember(
-                phone=body.phone, name=body.name, birthday=body.birthday,
-                gender=body.gender.value if body.gender else None, store_id=body.store_id,
-                referral_code=body.referral_code, profile=body.profile.model_dump() if body.profile else {},
+                phone=body.phone,
+                name=body.name,
+                birthday=body.birthday,
+                gender=body.gender.value if body.gender else None,
+                store_id=body.store_id,
+                referral_code=body.referral_code,
+                profile=body.profile.model_dump() if body.profile else {},
             ),
             now,
         )
@@ -36,8 +45,10 @@ def register(
 
 @router.get("", response_model=MemberOut, summary="Find a member by phone or card number")
 def find(
-    container: ContainerDep, _principal: PrincipalDep,
-    phone: str | None = Query(default=None), card_no: str | None = Query(default=None),
+    container: ContainerDep,
+    _principal: PrincipalDep,
+    phone: str | None = Query(default=None),
+    card_no: str | None = Query(default=None),
 ) -> MemberOut:
     with container.database.read() as session:
         member_id = service.find_member_id(session, container.cipher, phone=phone, card_no=card_no)
@@ -56,7 +67,11 @@ def read(member_id: str, container: ContainerDep, _principal: PrincipalDep) -> M
 
 @router.patch("/{member_id}", response_model=MemberOut, summary="Change name, birthday or profile")
 def update(
-    member_id: str, body: MemberUpdate, request: Request, container: ContainerDep, principal: PrincipalDep,
+    member_id: str,
+    body: MemberUpdate,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     def operation(uow, now):  # type: ignore[no-untyped-def]
@@ -68,7 +83,10 @@ def update(
 
 def _status_endpoint(status: MemberStatus, summary: str):  # type: ignore[no-untyped-def]
     def change(
-        member_id: str, request: Request, container: ContainerDep, principal: PrincipalDep,
+        member_id: str,
+        request: Request,
+        container: ContainerDep,
+        principal: PrincipalDep,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         def operation(uow, now):  # type: ignore[no-untyped-def]
@@ -78,8 +96,13 @@ def _status_endpoint(status: MemberStatus, summary: str):  # type: ignore[no-unt
         return run_write(request, container, principal, idempotency_key, None, operation, status_code=200)
 
     change.__name__ = f"set_{status.value}"
-    router.add_api_route(f"/{{member_id}}/{'freeze' if status is MemberStatus.FROZEN else 'unfreeze'}", change,
-                         methods=["POST"], response_model=MemberOut, summary=summary)
+    router.add_api_route(
+        f"/{{member_id}}/{'freeze' if status is MemberStatus.FROZEN else 'unfreeze'}",
+        change,
+        methods=["POST"],
+        response_model=MemberOut,
+        summary=summary,
+    )
 
 
 _status_endpoint(MemberStatus.FROZEN, "Freeze a card (no spending, no recharge)")

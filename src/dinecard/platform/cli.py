@@ -51,8 +51,10 @@ def _safe_url(url: str) -> str:
 
 
 @store_app.command("create")
-def store_create(code: Annotated[str, typer.Option(help="Short store code, e.g. S001")],
-                 name: Annotated[str, typer.Option(help="Store name")]) -> None:
+def store_create(
+    code: Annotated[str, typer.Option(help="Short store code, e.g. S001")],
+    name: Annotated[str, typer.Option(help="Store name")],
+) -> None:
     """Open a store; prints its id."""
     from dinecard.stores.service import create_store
 
@@ -61,7 +63,7 @@ def store_create(code: Annotated[str, typer.Option(help="Short store code, e.g. 
         store = create_store(uow, code, name, container.clock.now())
         store_id = store.id
     console.print(f"Store {code} created")
-    print(store_id)
+    sys.stdout.write(store_id + "\n")
 
 
 @store_app.command("list")
@@ -90,7 +92,7 @@ def apikey_create(
     with container.database.write() as uow:
         _key_id, token = create_api_key(uow, name, role, store, container.clock.now())
     console.print(f"API key '{name}' ({role.value}) created. Keep it secret; it is not shown again:")
-    print(token)
+    sys.stdout.write(token + "\n")
 
 
 @demo_app.command("load")
@@ -118,8 +120,7 @@ def serve(
     import uvicorn
 
     logging.basicConfig(level=get_settings().log_level)
-    uvicorn.run("dinecard.platform.asgi:app", host=host, port=port, workers=workers, log_level="info",
-                access_log=False)
+    uvicorn.run("dinecard.platform.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=False)
 
 
 @app.command("quickstart")

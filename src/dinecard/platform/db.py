@@ -85,9 +85,7 @@ class Database:
             self.read_engine = _sqlite_engine(url, "BEGIN")
         else:
             self.dialect = "postgresql"
-            self.write_engine = create_engine(
-                url, pool_size=pool_size, max_overflow=pool_overflow, pool_pre_ping=True
-            )
+            self.write_engine = create_engine(url, pool_size=pool_size, max_overflow=pool_overflow, pool_pre_ping=True)
             self.read_engine = self.write_engine
         self._write_sessions = sessionmaker(bind=self.write_engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(bind=self.read_engine, expire_on_commit=False)

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from dinecard.ledger.service import remember_committed_counters
 from dinecard.platform import idempotency
@@ -39,7 +38,6 @@ IdempotencyKey = Annotated[
 ]
 
 
-
 def run_write(
     request: Request,
     container: Container,
@@ -60,8 +58,9 @@ def run_write(
         if idempotency_key is not None:
             stored = idempotency.claim(uow, principal.key_id, idempotency_key, fingerprint, now)
             if stored is not None:
-                return JSONResponse(stored.body, status_code=stored.status_code,
-                                    headers={"Idempotent-Replayed": "true"})
+                return JSONResponse(
+                    stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+                )
         content = operation(uow, now)
         if isinstance(content, BaseModel):
             content = content.model_dump(mode="json")

@@ -11,6 +11,17 @@ from dinecard.stores.models import Store
 from dinecard.wallet.models import Checkout, Recharge, Refund
 
 __all__ = [
-    "Account", "ApiKey", "Base", "Checkout", "IdempotencyRecord", "JournalTransaction", "LevelHistory", "Member",
-    "OutboxMessage", "Posting", "Recharge", "Refund", "Store",
+    "Account",
+    "ApiKey",
+    "Base",
+    "Checkout",
+    "IdempotencyRecord",
+    "JournalTransaction",
+    "LevelHistory",
+    "Member",
+    "OutboxMessage",
+    "Posting",
+    "Recharge",
+    "Refund",
+    "Store",
 ]

@@ -23,6 +23,4 @@ class OutboxMessage(Base):
 
 
 def enqueue(uow: UnitOfWork, *, member_id: str | None, topic: str, payload: dict[str, Any], now: datetime) -> None:
-    uow.session.execute(
-        insert(OutboxMessage).values(member_id=member_id, topic=topic, payload=payload, created_at=now)
-    )
+    uow.session.execute(insert(OutboxMessage).values(member_id=member_id, topic=topic, payload=payload, created_at=now))

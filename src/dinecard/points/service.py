@@ -16,8 +16,14 @@ POINTS = Unit.POINTS
 
 
 def award(
-    uow: UnitOfWork, program: Program, accounts: MemberAccounts, member_id: str, points: int, now: datetime,
-    reason: EntryReason, store_id: str | None = None,
+    uow: UnitOfWork,
+    program: Program,
+    accounts: MemberAccounts,
+    member_id: str,
+    points: int,
+    now: datetime,
+    reason: EntryReason,
+    store_id: str | None = None,
 ) -> list[Entry]:
     """New points: first they pay off any debt from earlier take-backs, the rest goes into a lot."""
     assert points >= 0
@@ -49,14 +55,19 @@ def spend(
         return []
     taken = take_from_lots(accounts.lots, points, now)
     entries = [Entry(lot_id, LOT, -portion, POINTS, EntryReason.REDEEM) for lot_id, portion in taken]
-    entries.append(ledger.counter_entry(uow, AccountKind.POINTS_REDEEMED, POINTS, points, EntryReason.REDEEM, now,
-                                        store_id))
+    entries.append(
+        ledger.counter_entry(uow, AccountKind.POINTS_REDEEMED, POINTS, points, EntryReason.REDEEM, now, store_id)
+    )
     ledger.apply_to_snapshot(accounts, entries)
     return entries
 
 
 def take_back(
-    uow: UnitOfWork, accounts: MemberAccounts, points: int, now: datetime, reason: EntryReason,
+    uow: UnitOfWork,
+    accounts: MemberAccounts,
+    points: int,
+    now: datetime,
+    reason: EntryReason,
     store_id: str | None = None,
 ) -> list[Entry]:
     """Take awarded points back; what was already spent becomes a debt that later awards repay."""
@@ -69,16 +80,24 @@ def take_back(
         Entry(lot_id, LOT, -portion, POINTS, reason) for lot_id, portion in take_from_lots(usable, from_lots, now)
     ]
     if points > from_lots:
-        entries.append(Entry(accounts.debt_id, AccountKind.MEMBER_POINTS_DEBT, -(points - from_lots), POINTS,
-                             EntryReason.DEBT))
+        entries.append(
+            Entry(accounts.debt_id, AccountKind.MEMBER_POINTS_DEBT, -(points - from_lots), POINTS, EntryReason.DEBT)
+        )
     entries.append(ledger.counter_entry(uow, AccountKind.POINTS_ISSUED, POINTS, points, reason, now, store_id))
     ledger.apply_to_snapshot(accounts, entries)
     return entries
 
 
 def restore(
-    uow: UnitOfWork, program: Program, accounts: MemberAccounts, member_id: str, spent_lots: list[Lot], already_restored: int,
-    points: int, now: datetime, store_id: str | None = None,
+    uow: UnitOfWork,
+    program: Program,
+    accounts: MemberAccounts,
+    member_id: str,
+    spent_lots: list[Lot],
+    already_restored: int,
+    points: int,
+    now: datetime,
+    store_id: str | None = None,
 ) -> list[Entry]:
     """Give used points back to the lots they came from, keeping their expiry (R-PAY-6).
 
@@ -107,7 +126,10 @@ def restore(
         if remaining == 0:
             break
     assert remaining == 0, "cannot restore more points than were used"
-    entries.append(ledger.counter_entry(uow, AccountKind.POINTS_REDEEMED, POINTS, -points,
-                                        EntryReason.REFUND_RESTORE, now, store_id))
+    entries.append(
+        ledger.counter_entry(
+            uow, AccountKind.POINTS_REDEEMED, POINTS, -points, EntryReason.REFUND_RESTORE, now, store_id
+        )
+    )
     ledger.apply_to_snapshot(accounts, entries)
     return entries

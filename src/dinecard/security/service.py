@@ -26,13 +26,24 @@ def create_api_key(uow: UnitOfWork, name: str, role: Role, store_id: str | None,
         raise DomainError(errors.STORE_NOT_FOUND)
     key = generate_key()
     key_id = new_ulid()
-    uow.session.add(ApiKey(id=key_id, name=name, role=role.value, store_id=store_id, prefix=key.prefix,
-                           secret_sha256=key.secret_sha256, created_at=now))
+    uow.session.add(
+        ApiKey(
+            id=key_id,
+            name=name,
+            role=role.value,
+            store_id=store_id,
+            prefix=key.prefix,
+            secret_sha256=key.secret_sha256,
+            created_at=now,
+        )
+    )
     return key_id, key.token
 
 
 def _lookup(session: Session, prefix: str) -> ApiKey | None:
-    return session.execute(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))).scalar_one_or_none()
+    return session.execute(
+        select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
+    ).scalar_one_or_none()
 
 
 class Authenticator:

@@ -47,9 +47,10 @@ add = CATALOG.add
 # Input
 VALIDATION_FAILED = add("validation_failed", 422, "请求参数有误", "The request is not valid")
 AMOUNT_INVALID = add(
-    "amount_invalid", 422,
-    "金额须为不超过两位小数的非负元金额字符串，如 \"500.00\"",
-    "Amounts are non-negative yuan strings with at most two decimals, e.g. \"500.00\"",
+    "amount_invalid",
+    422,
+    '金额须为不超过两位小数的非负元金额字符串，如 "500.00"',
+    'Amounts are non-negative yuan strings with at most two decimals, e.g. "500.00"',
 )
 AMOUNT_NOT_POSITIVE = add("amount_not_positive", 422, "金额必须大于零", "The amount must be greater than zero")
 PHONE_INVALID = add("phone_invalid", 422, "手机号格式不正确", "The phone number is not a valid mainland mobile number")
@@ -83,14 +84,24 @@ REFUND_EXCEEDS_REMAINING = add(
 NOTHING_TO_REFUND = add("nothing_to_refund", 409, "该订单已无可退金额", "Nothing remains to refund on this order")
 ORDER_NOT_REFUNDABLE = add("order_not_refundable", 409, "该订单不可退款", "This order cannot be refunded")
 IDEMPOTENCY_KEY_REUSED = add(
-    "idempotency_key_reused", 409,
-    "该幂等键已用于另一个不同的请求", "This Idempotency-Key was already used for a different request",
+    "idempotency_key_reused",
+    409,
+    "该幂等键已用于另一个不同的请求",
+    "This Idempotency-Key was already used for a different request",
 )
 IDEMPOTENCY_KEY_INVALID = add(
-    "idempotency_key_invalid", 422, "幂等键须为 1 到 200 个可见字符", "Idempotency-Key must be 1 to 200 visible characters"
+    "idempotency_key_invalid",
+    422,
+    "幂等键须为 1 到 200 个可见字符",
+    "Idempotency-Key must be 1 to 200 visible characters",
 )
-MEMBER_ALREADY_IN_STATE = add("member_status_unchanged", 409, "会员已处于该状态", "The member is already in that status")
+MEMBER_ALREADY_IN_STATE = add(
+    "member_status_unchanged", 409, "会员已处于该状态", "The member is already in that status"
+)
 REFERRAL_CODE_UNKNOWN = add("referral_code_unknown", 422, "推荐码不存在", "No member has this referral code")
 LOOKUP_NEEDS_ONE_KEY = add(
-    "lookup_needs_one_key", 422, "请提供手机号或卡号中的一项进行查询", "Look members up by exactly one of phone or card_no"
+    "lookup_needs_one_key",
+    422,
+    "请提供手机号或卡号中的一项进行查询",
+    "Look members up by exactly one of phone or card_no",
 )

@@ -32,7 +32,10 @@ class StoreOut(BaseModel):
 
 @router.post("", status_code=201, response_model=StoreOut, summary="Open a store")
 def create(
-    body: StoreCreate, request: Request, container: ContainerDep, principal: PrincipalDep,
+    body: StoreCreate,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.HQ_ADMIN)
@@ -47,5 +50,6 @@ def create(
 @router.get("", response_model=list[StoreOut], summary="List stores")
 def list_all(container: ContainerDep, _principal: PrincipalDep) -> list[StoreOut]:
     with container.database.read() as session:
-        return [StoreOut(id=s.id, code=s.code, name=s.name, created_at=s.created_at)
-                for s in service.list_stores(session)]
+        return [
+            StoreOut(id=s.id, code=s.code, name=s.name, created_at=s.created_at) for s in service.list_stores(session)
+        ]

@@ -124,9 +124,7 @@ def price_checkout(
     if request.pay_with_balance or request.balance_only:
         from_balance = min(payable, balance.total)
         if request.balance_only and from_balance < payable:
-            raise DomainError(
-                errors.INSUFFICIENT_BALANCE, {"balance": balance.total.yuan(), "payable": payable.yuan()}
-            )
+            raise DomainError(errors.INSUFFICIENT_BALANCE, {"balance": balance.total.yuan(), "payable": payable.yuan()})
     principal, bonus = split_balance_payment(from_balance, balance, program.balance_order)
     return CheckoutPricing(
         bill_total=request.bill_total,
@@ -174,8 +172,10 @@ class CheckoutPaid:
 
     @property
     def fully_refunded(self) -> bool:
-        return self.remaining.fen == 0 and self.points_used_restored == self.points_used and (
-            self.points_earned_reversed == self.points_earned
+        return (
+            self.remaining.fen == 0
+            and self.points_used_restored == self.points_used
+            and (self.points_earned_reversed == self.points_earned)
         )
 
 

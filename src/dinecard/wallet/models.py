@@ -13,9 +13,7 @@ from dinecard.platform.db import Base, BigId, UtcDateTime
 
 class Recharge(Base):
     __tablename__ = "recharges"
-    __table_args__ = (
-        CheckConstraint("refunded_principal_fen <= amount_fen", name="refund_within_amount"),
-    )
+    __table_args__ = (CheckConstraint("refunded_principal_fen <= amount_fen", name="refund_within_amount"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     order_no: Mapped[str] = mapped_column(String(32), unique=True)

@@ -88,9 +88,14 @@ class RechargeOut(_AfterFields):
 
     @classmethod
     def of(cls, result: RechargeResult) -> RechargeOut:
-        return cls(order_no=result.order_no, amount=result.amount, bonus=result.bonus,
-                   points_awarded=result.points_awarded, upgrade_gift_points=result.upgrade_gift_points,
-                   **_after(result.member))  # type: ignore[arg-type]
+        return cls(
+            order_no=result.order_no,
+            amount=result.amount,
+            bonus=result.bonus,
+            points_awarded=result.points_awarded,
+            upgrade_gift_points=result.upgrade_gift_points,
+            **_after(result.member),
+        )
 
 
 class CheckoutOut(_AfterFields):
@@ -108,11 +113,17 @@ class CheckoutOut(_AfterFields):
     @classmethod
     def of(cls, result: CheckoutResult) -> CheckoutOut:
         return cls(
-            order_no=result.order_no, bill_total=result.bill_total, discount=result.discount,
-            payable=result.payable, points_used=result.points_used, points_deduction=result.points_deduction,
+            order_no=result.order_no,
+            bill_total=result.bill_total,
+            discount=result.discount,
+            payable=result.payable,
+            points_used=result.points_used,
+            points_deduction=result.points_deduction,
             paid_from_balance=BalanceOut.of(result.paid_principal, result.paid_bonus),
-            due_other_tender=result.due_other_tender, points_earned=result.points_earned,
-            upgrade_gift_points=result.upgrade_gift_points, **_after(result.member),  # type: ignore[arg-type]
+            due_other_tender=result.due_other_tender,
+            points_earned=result.points_earned,
+            upgrade_gift_points=result.upgrade_gift_points,
+            **_after(result.member),
         )
 
 
@@ -130,11 +141,16 @@ class RefundOut(_AfterFields):
     @classmethod
     def of(cls, result: RefundResult) -> RefundOut:
         return cls(
-            order_no=result.order_no, original_order_no=result.original_order_no, kind=result.kind,
-            amount=result.amount, refunded_to_balance=BalanceOut.of(result.principal, result.bonus),
-            refunded_to_other_tender=result.other_tender, bonus_forfeited=result.bonus_forfeited,
-            points_taken_back=result.points_taken_back, points_restored=result.points_restored,
-            **_after(result.member),  # type: ignore[arg-type]
+            order_no=result.order_no,
+            original_order_no=result.original_order_no,
+            kind=result.kind,
+            amount=result.amount,
+            refunded_to_balance=BalanceOut.of(result.principal, result.bonus),
+            refunded_to_other_tender=result.other_tender,
+            bonus_forfeited=result.bonus_forfeited,
+            points_taken_back=result.points_taken_back,
+            points_restored=result.points_restored,
+            **_after(result.member),
         )
 
 
@@ -147,9 +163,13 @@ class CloseOut(_AfterFields):
 
     @classmethod
     def of(cls, result: CloseResult) -> CloseOut:
-        return cls(principal_returned=result.principal_returned, bonus_forfeited=result.bonus_forfeited,
-                   points_forfeited=result.points_forfeited, refunds=[RefundOut.of(r) for r in result.refunds],
-                   **_after(result.member))  # type: ignore[arg-type]
+        return cls(
+            principal_returned=result.principal_returned,
+            bonus_forfeited=result.bonus_forfeited,
+            points_forfeited=result.points_forfeited,
+            refunds=[RefundOut.of(r) for r in result.refunds],
+            **_after(result.member),
+        )
 
 
 class MoneyEntryOut(BaseModel):

@@ -127,49 +127,100 @@ def recharge(uow: UnitOfWork, program: Program, command: RechargeCommand, now: d
     store = command.store_id
     entries = _money_entries(uow, accounts, quote.amount.fen, quote.bonus.fen, EntryReason.RECHARGE)
     entries += [
-        ledger.counter_entry(uow, AccountKind.TENDER, FEN, -quote.amount.fen, EntryReason.RECHARGE, now, store,
-                             command.payment_method.value),
+        ledger.counter_entry(
+            uow,
+            AccountKind.TENDER,
+            FEN,
+            -quote.amount.fen,
+            EntryReason.RECHARGE,
+            now,
+            store,
+            command.payment_method.value,
+        ),
         ledger.counter_entry(uow, AccountKind.BONUS_GRANT, FEN, -quote.bonus.fen, EntryReason.RECHARGE_BONUS, now),
     ]
     entries += points.award(uow, program, accounts, member.id, quote.points, now, EntryReason.RECHARGE_GIFT, store)
     member.cumulative_recharge_fen += quote.amount.fen
     gift_points = 0
-    change = upgrade_after(program, member.level_code, Money(member.cumulative_recharge_fen),
-                           Money(member.cumulative_consume_fen), "recharge")
+    change = upgrade_after(
+        program,
+        member.level_code,
+        Money(member.cumulative_recharge_fen),
+        Money(member.cumulative_consume_fen),
+        "recharge",
+    )
     if change is not None:
         gift_entries, gift_points = apply_level_change(uow, program, member, accounts, change, order_no, now, store)
         entries += gift_entries
     member.points_lifetime += quote.points + gift_points
     member.updated_at = now
     transaction_id = ledger.record(
-        uow, kind="recharge", entries=entries, now=now, member_id=member.id, store_id=store, order_no=order_no,
+        uow,
+        kind="recharge",
+        entries=entries,
+        now=now,
+        member_id=member.id,
+        store_id=store,
+        order_no=order_no,
         program_version=program.version,
     )
     uow.session.add(
         Recharge(
-            order_no=order_no, member_id=member.id, store_id=store, amount_fen=quote.amount.fen,
-            bonus_fen=quote.bonus.fen, points_awarded=quote.points,
+            order_no=order_no,
+            member_id=member.id,
+            store_id=store,
+            amount_fen=quote.amount.fen,
+            bonus_fen=quote.bonus.fen,
+            points_awarded=quote.points,
             tier_amount_fen=quote.tier.amount.fen if quote.tier else None,
-            payment_method=command.payment_method.value, channel=command.channel.value,
-            level_after=member.level_code, refunded_principal_fen=0, bonus_forfeited_fen=0, points_taken_back=0,
-            program_version=program.version, journal_transaction_id=transaction_id, created_at=now,
+            payment_method=command.payment_method.value,
+            channel=command.channel.value,
+            level_after=member.level_code,
+            refunded_principal_fen=0,
+            bonus_forfeited_fen=0,
+            points_taken_back=0,
+            program_version=program.version,
+            journal_transaction_id=transaction_id,
+            created_at=now,
         )
     )
-    result = RechargeResult(order_no, quote.amount, quote.bonus, quote.points, gift_points,
-                            _after(program, member, accounts, now))
-    _notify(uow, member.id, "recharge_completed", order_no, result.member, now,
-            {"amount": quote.amount.yuan(), "bonus": quote.bonus.yuan(), "points": quote.points})
+    result = RechargeResult(
+        order_no, quote.amount, quote.bonus, quote.points, gift_points, _after(program, member, accounts, now)
+    )
+    _notify(
+        uow,
+        member.id,
+        "recharge_completed",
+        order_no,
+        result.member,
+        now,
+        {"amount": quote.amount.yuan(), "bonus": quote.bonus.yuan(), "points": quote.points},
+    )
     return result
 
 
 def _notify(
-    uow: UnitOfWork, member_id: str, topic: str, order_no: str, after: MemberAfter, now: datetime,
+    uow: UnitOfWork,
+    member_id: str,
+    topic: str,
+    order_no: str,
+    after: MemberAfter,
+    now: datetime,
     extra: dict[str, Any],
 ) -> None:
     outbox.enqueue(
-        uow, member_id=member_id, topic=topic, now=now,
-        payload={"order_no": order_no, "principal": after.principal.yuan(), "bonus": after.bonus.yuan(),
-                 "points": after.points_usable, "level": after.level.code, **extra},
+        uow,
+        member_id=member_id,
+        topic=topic,
+        now=now,
+        payload={
+            "order_no": order_no,
+            "principal": after.principal.yuan(),
+            "bonus": after.bonus.yuan(),
+            "points": after.points_usable,
+            "level": after.level.code,
+            **extra,
+        },
     )
 
 
@@ -227,7 +278,8 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
     accounts = ledger.load_member_accounts(uow.session, member.id)
     level = program.level(member.level_code)
     pricing = price_checkout(
-        program, level,
+        program,
+        level,
         CheckoutRequest(command.bill_total, command.use_points, command.pay_with_balance, command.balance_only),
         Balance(Money(accounts.principal), Money(accounts.bonus)),
         usable_points(accounts.lots, accounts.debt, now),
@@ -237,57 +289,100 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
     principal, bonus, other = pricing.paid_principal.fen, pricing.paid_bonus.fen, pricing.due_other_tender.fen
     entries = _money_entries(uow, accounts, -principal, -bonus, EntryReason.PAYMENT)
     entries += [
-        ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, principal, EntryReason.PAYMENT, now, store, "principal"),
+        ledger.counter_entry(
+            uow, AccountKind.CONSUMPTION, FEN, principal, EntryReason.PAYMENT, now, store, "principal"
+        ),
         ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, bonus, EntryReason.PAYMENT, now, store, "bonus"),
     ]
     if other:
         entries += [
-            ledger.counter_entry(uow, AccountKind.TENDER, FEN, -other, EntryReason.PAYMENT, now, store,
-                                 command.other_tender_method.value),
+            ledger.counter_entry(
+                uow, AccountKind.TENDER, FEN, -other, EntryReason.PAYMENT, now, store, command.other_tender_method.value
+            ),
             ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, other, EntryReason.PAYMENT, now, store, "other"),
         ]
     entries += points.spend(uow, accounts, pricing.points_used, now, store)
-    entries += points.award(uow, program, accounts, member.id, pricing.points_earned, now, EntryReason.PURCHASE,
-                            store)
+    entries += points.award(uow, program, accounts, member.id, pricing.points_earned, now, EntryReason.PURCHASE, store)
     member.cumulative_consume_fen += pricing.payable.fen
     member.checkout_count += 1
     member.last_consumed_at = now
     gift_points = 0
-    change = upgrade_after(program, member.level_code, Money(member.cumulative_recharge_fen),
-                           Money(member.cumulative_consume_fen), "consumption")
+    change = upgrade_after(
+        program,
+        member.level_code,
+        Money(member.cumulative_recharge_fen),
+        Money(member.cumulative_consume_fen),
+        "consumption",
+    )
     if change is not None:
         gift_entries, gift_points = apply_level_change(uow, program, member, accounts, change, order_no, now, store)
         entries += gift_entries
     member.points_lifetime += pricing.points_earned + gift_points
     member.updated_at = now
     transaction_id = ledger.record(
-        uow, kind="checkout", entries=entries, now=now, member_id=member.id, store_id=store, order_no=order_no,
+        uow,
+        kind="checkout",
+        entries=entries,
+        now=now,
+        member_id=member.id,
+        store_id=store,
+        order_no=order_no,
         program_version=program.version,
     )
     uow.session.add(
         Checkout(
-            order_no=order_no, member_id=member.id, store_id=store, bill_total_fen=pricing.bill_total.fen,
-            discount_fen=pricing.discount.fen, points_used=pricing.points_used,
-            points_deduction_fen=pricing.points_deduction.fen, payable_fen=pricing.payable.fen,
-            paid_principal_fen=principal, paid_bonus_fen=bonus, other_tender_fen=other,
+            order_no=order_no,
+            member_id=member.id,
+            store_id=store,
+            bill_total_fen=pricing.bill_total.fen,
+            discount_fen=pricing.discount.fen,
+            points_used=pricing.points_used,
+            points_deduction_fen=pricing.points_deduction.fen,
+            payable_fen=pricing.payable.fen,
+            paid_principal_fen=principal,
+            paid_bonus_fen=bonus,
+            other_tender_fen=other,
             other_tender_method=command.other_tender_method.value if other else None,
-            points_earned=pricing.points_earned, level_code=level.code,
-            items=[{"dish_id": i.dish_id, "name": i.name, "quantity": i.quantity, "unit_price_fen": i.unit_price.fen}
-                   for i in command.items] or None,
-            refunded_principal_fen=0, refunded_bonus_fen=0, refunded_other_fen=0, points_earned_reversed=0,
-            points_used_restored=0, program_version=program.version, journal_transaction_id=transaction_id,
+            points_earned=pricing.points_earned,
+            level_code=level.code,
+            items=[
+                {"dish_id": i.dish_id, "name": i.name, "quantity": i.quantity, "unit_price_fen": i.unit_price.fen}
+                for i in command.items
+            ]
+            or None,
+            refunded_principal_fen=0,
+            refunded_bonus_fen=0,
+            refunded_other_fen=0,
+            points_earned_reversed=0,
+            points_used_restored=0,
+            program_version=program.version,
+            journal_transaction_id=transaction_id,
             created_at=now,
         )
     )
     result = CheckoutResult(
-        order_no=order_no, bill_total=pricing.bill_total, discount=pricing.discount, payable=pricing.payable,
-        points_used=pricing.points_used, points_deduction=pricing.points_deduction, paid_principal=pricing.paid_principal,
-        paid_bonus=pricing.paid_bonus, due_other_tender=pricing.due_other_tender, points_earned=pricing.points_earned,
-        upgrade_gift_points=gift_points, member=_after(program, member, accounts, now),
+        order_no=order_no,
+        bill_total=pricing.bill_total,
+        discount=pricing.discount,
+        payable=pricing.payable,
+        points_used=pricing.points_used,
+        points_deduction=pricing.points_deduction,
+        paid_principal=pricing.paid_principal,
+        paid_bonus=pricing.paid_bonus,
+        due_other_tender=pricing.due_other_tender,
+        points_earned=pricing.points_earned,
+        upgrade_gift_points=gift_points,
+        member=_after(program, member, accounts, now),
     )
-    _notify(uow, member.id, "checkout_completed", order_no, result.member, now,
-            {"payable": pricing.payable.yuan(), "points_earned": pricing.points_earned,
-             "points_used": pricing.points_used})
+    _notify(
+        uow,
+        member.id,
+        "checkout_completed",
+        order_no,
+        result.member,
+        now,
+        {"payable": pricing.payable.yuan(), "points_earned": pricing.points_earned, "points_used": pricing.points_used},
+    )
     return result
 
 
@@ -334,6 +429,7 @@ def refund(
     accounts = ledger.load_member_accounts(uow.session, member.id)
     if isinstance(order, Checkout):
         return _refund_checkout(uow, program, member, accounts, order, amount, now, reason)
+    assert isinstance(order, Recharge)
     return _refund_recharge(uow, program, member, accounts, order, amount, now, reason)
 
 
@@ -341,23 +437,37 @@ def _spent_lots(uow: UnitOfWork, journal_transaction_id: int) -> list[Lot]:
     rows = uow.session.execute(
         select(Posting.account_id, Posting.amount, Account.expires_at)
         .join(Account, Account.id == Posting.account_id)
-        .where(Posting.transaction_id == journal_transaction_id, Posting.reason == EntryReason.REDEEM.value,
-               Account.kind == AccountKind.MEMBER_POINTS_LOT.value)
+        .where(
+            Posting.transaction_id == journal_transaction_id,
+            Posting.reason == EntryReason.REDEEM.value,
+            Account.kind == AccountKind.MEMBER_POINTS_LOT.value,
+        )
     ).all()
     return [Lot(account_id, -amount, expires_at) for account_id, amount, expires_at in rows]
 
 
 def _refund_checkout(
-    uow: UnitOfWork, program: Program, member: Member, accounts: MemberAccounts, order: Checkout,
-    amount: Money | None, now: datetime, reason: str | None,
+    uow: UnitOfWork,
+    program: Program,
+    member: Member,
+    accounts: MemberAccounts,
+    order: Checkout,
+    amount: Money | None,
+    now: datetime,
+    reason: str | None,
 ) -> RefundResult:
     allocation = allocate_checkout_refund(
         CheckoutPaid(
-            payable=Money(order.payable_fen), principal=Money(order.paid_principal_fen),
-            bonus=Money(order.paid_bonus_fen), other_tender=Money(order.other_tender_fen),
-            points_earned=order.points_earned, points_used=order.points_used,
-            refunded_principal=Money(order.refunded_principal_fen), refunded_bonus=Money(order.refunded_bonus_fen),
-            refunded_other=Money(order.refunded_other_fen), points_earned_reversed=order.points_earned_reversed,
+            payable=Money(order.payable_fen),
+            principal=Money(order.paid_principal_fen),
+            bonus=Money(order.paid_bonus_fen),
+            other_tender=Money(order.other_tender_fen),
+            points_earned=order.points_earned,
+            points_used=order.points_used,
+            refunded_principal=Money(order.refunded_principal_fen),
+            refunded_bonus=Money(order.refunded_bonus_fen),
+            refunded_other=Money(order.refunded_other_fen),
+            points_earned_reversed=order.points_earned_reversed,
             points_used_restored=order.points_used_restored,
         ),
         amount,
@@ -366,20 +476,40 @@ def _refund_checkout(
     principal, bonus, other = allocation.principal.fen, allocation.bonus.fen, allocation.other_tender.fen
     entries = _money_entries(uow, accounts, principal, bonus, EntryReason.REFUND)
     entries += [
-        ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, -principal, EntryReason.REFUND, now, store, "principal"),
+        ledger.counter_entry(
+            uow, AccountKind.CONSUMPTION, FEN, -principal, EntryReason.REFUND, now, store, "principal"
+        ),
         ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, -bonus, EntryReason.REFUND, now, store, "bonus"),
     ]
     if other:
         entries += [
             ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, -other, EntryReason.REFUND, now, store, "other"),
-            ledger.counter_entry(uow, AccountKind.TENDER, FEN, other, EntryReason.REFUND, now, store,
-                                 order.other_tender_method or PaymentMethod.OTHER.value),
+            ledger.counter_entry(
+                uow,
+                AccountKind.TENDER,
+                FEN,
+                other,
+                EntryReason.REFUND,
+                now,
+                store,
+                order.other_tender_method or PaymentMethod.OTHER.value,
+            ),
         ]
     # Give used points back before taking earned ones, so a take-back can draw on them.
-    entries += points.restore(uow, program, accounts, member.id, _spent_lots(uow, order.journal_transaction_id),
-                              order.points_used_restored, allocation.points_used_restored, now, store)
-    entries += points.take_back(uow, accounts, allocation.points_earned_reversed, now, EntryReason.REFUND_REVERSAL,
-                                store)
+    entries += points.restore(
+        uow,
+        program,
+        accounts,
+        member.id,
+        _spent_lots(uow, order.journal_transaction_id),
+        order.points_used_restored,
+        allocation.points_used_restored,
+        now,
+        store,
+    )
+    entries += points.take_back(
+        uow, accounts, allocation.points_earned_reversed, now, EntryReason.REFUND_REVERSAL, store
+    )
     order.refunded_principal_fen += principal
     order.refunded_bonus_fen += bonus
     order.refunded_other_fen += other
@@ -389,21 +519,43 @@ def _refund_checkout(
     member.points_lifetime -= allocation.points_earned_reversed
     member.updated_at = now
     return _record_refund(
-        uow, program, member, accounts, order.order_no, "checkout_refund", store, entries, now, reason,
-        amount=allocation.amount, principal=allocation.principal, bonus=allocation.bonus,
-        other=allocation.other_tender, bonus_forfeited=Money.zero(),
-        points_taken_back=allocation.points_earned_reversed, points_restored=allocation.points_used_restored,
+        uow,
+        program,
+        member,
+        accounts,
+        order.order_no,
+        "checkout_refund",
+        store,
+        entries,
+        now,
+        reason,
+        amount=allocation.amount,
+        principal=allocation.principal,
+        bonus=allocation.bonus,
+        other=allocation.other_tender,
+        bonus_forfeited=Money.zero(),
+        points_taken_back=allocation.points_earned_reversed,
+        points_restored=allocation.points_used_restored,
     )
 
 
 def _refund_recharge(
-    uow: UnitOfWork, program: Program, member: Member, accounts: MemberAccounts, order: Recharge,
-    amount: Money | None, now: datetime, reason: str | None,
+    uow: UnitOfWork,
+    program: Program,
+    member: Member,
+    accounts: MemberAccounts,
+    order: Recharge,
+    amount: Money | None,
+    now: datetime,
+    reason: str | None,
 ) -> RefundResult:
     allocation = allocate_recharge_refund(
         RechargePaid(
-            principal=Money(order.amount_fen), bonus=Money(order.bonus_fen), points=order.points_awarded,
-            refunded_principal=Money(order.refunded_principal_fen), bonus_forfeited=Money(order.bonus_forfeited_fen),
+            principal=Money(order.amount_fen),
+            bonus=Money(order.bonus_fen),
+            points=order.points_awarded,
+            refunded_principal=Money(order.refunded_principal_fen),
+            bonus_forfeited=Money(order.bonus_forfeited_fen),
             points_taken_back=order.points_taken_back,
         ),
         Balance(Money(accounts.principal), Money(accounts.bonus)),
@@ -414,8 +566,9 @@ def _refund_recharge(
     entries = _money_entries(uow, accounts, -principal, 0, EntryReason.REFUND)
     entries += _money_entries(uow, accounts, 0, -forfeited, EntryReason.BONUS_FORFEIT)
     entries += [
-        ledger.counter_entry(uow, AccountKind.TENDER, FEN, principal, EntryReason.REFUND, now, store,
-                             order.payment_method),
+        ledger.counter_entry(
+            uow, AccountKind.TENDER, FEN, principal, EntryReason.REFUND, now, store, order.payment_method
+        ),
         ledger.counter_entry(uow, AccountKind.BONUS_GRANT, FEN, forfeited, EntryReason.BONUS_FORFEIT, now),
     ]
     entries += points.take_back(uow, accounts, allocation.points_taken_back, now, EntryReason.REFUND_REVERSAL, store)
@@ -425,46 +578,108 @@ def _refund_recharge(
     member.cumulative_recharge_fen -= principal
     member.points_lifetime -= allocation.points_taken_back
     member.updated_at = now
-    change = regrade_after_recharge_refund(program, member.level_code, Money(member.cumulative_recharge_fen),
-                                           Money(member.cumulative_consume_fen))
+    change = regrade_after_recharge_refund(
+        program, member.level_code, Money(member.cumulative_recharge_fen), Money(member.cumulative_consume_fen)
+    )
     refund_order_no = new_order_no("F")
     if change is not None:
         apply_level_change(uow, program, member, accounts, change, refund_order_no, now, store)
     return _record_refund(
-        uow, program, member, accounts, order.order_no, "recharge_refund", store, entries, now, reason,
-        amount=allocation.principal, principal=allocation.principal, bonus=Money.zero(), other=Money.zero(),
-        bonus_forfeited=allocation.bonus_forfeited, points_taken_back=allocation.points_taken_back,
-        points_restored=0, refund_order_no=refund_order_no,
+        uow,
+        program,
+        member,
+        accounts,
+        order.order_no,
+        "recharge_refund",
+        store,
+        entries,
+        now,
+        reason,
+        amount=allocation.principal,
+        principal=allocation.principal,
+        bonus=Money.zero(),
+        other=Money.zero(),
+        bonus_forfeited=allocation.bonus_forfeited,
+        points_taken_back=allocation.points_taken_back,
+        points_restored=0,
+        refund_order_no=refund_order_no,
     )
 
 
 def _record_refund(
-    uow: UnitOfWork, program: Program, member: Member, accounts: MemberAccounts, original_order_no: str, kind: str,
-    store_id: str, entries: list[Entry], now: datetime, reason: str | None, *, amount: Money, principal: Money,
-    bonus: Money, other: Money, bonus_forfeited: Money, points_taken_back: int, points_restored: int,
+    uow: UnitOfWork,
+    program: Program,
+    member: Member,
+    accounts: MemberAccounts,
+    original_order_no: str,
+    kind: str,
+    store_id: str,
+    entries: list[Entry],
+    now: datetime,
+    reason: str | None,
+    *,
+    amount: Money,
+    principal: Money,
+    bonus: Money,
+    other: Money,
+    bonus_forfeited: Money,
+    points_taken_back: int,
+    points_restored: int,
     refund_order_no: str | None = None,
 ) -> RefundResult:
     order_no = refund_order_no or new_order_no("F")
     transaction_id = ledger.record(
-        uow, kind=kind, entries=entries, now=now, member_id=member.id, store_id=store_id, order_no=order_no,
-        program_version=program.version, memo=f"refund of {original_order_no}",
+        uow,
+        kind=kind,
+        entries=entries,
+        now=now,
+        member_id=member.id,
+        store_id=store_id,
+        order_no=order_no,
+        program_version=program.version,
+        memo=f"refund of {original_order_no}",
     )
     uow.session.add(
         Refund(
-            order_no=order_no, original_order_no=original_order_no, kind=kind, member_id=member.id,
-            store_id=store_id, amount_fen=amount.fen, principal_fen=principal.fen, bonus_fen=bonus.fen,
-            other_tender_fen=other.fen, bonus_forfeited_fen=bonus_forfeited.fen,
-            points_taken_back=points_taken_back, points_restored=points_restored, reason=reason,
-            journal_transaction_id=transaction_id, created_at=now,
+            order_no=order_no,
+            original_order_no=original_order_no,
+            kind=kind,
+            member_id=member.id,
+            store_id=store_id,
+            amount_fen=amount.fen,
+            principal_fen=principal.fen,
+            bonus_fen=bonus.fen,
+            other_tender_fen=other.fen,
+            bonus_forfeited_fen=bonus_forfeited.fen,
+            points_taken_back=points_taken_back,
+            points_restored=points_restored,
+            reason=reason,
+            journal_transaction_id=transaction_id,
+            created_at=now,
         )
     )
     result = RefundResult(
-        order_no=order_no, original_order_no=original_order_no, kind=kind, amount=amount, principal=principal,
-        bonus=bonus, other_tender=other, bonus_forfeited=bonus_forfeited, points_taken_back=points_taken_back,
-        points_restored=points_restored, member=_after(program, member, accounts, now),
+        order_no=order_no,
+        original_order_no=original_order_no,
+        kind=kind,
+        amount=amount,
+        principal=principal,
+        bonus=bonus,
+        other_tender=other,
+        bonus_forfeited=bonus_forfeited,
+        points_taken_back=points_taken_back,
+        points_restored=points_restored,
+        member=_after(program, member, accounts, now),
     )
-    _notify(uow, member.id, "refund_completed", order_no, result.member, now,
-            {"original_order_no": original_order_no, "amount": amount.yuan()})
+    _notify(
+        uow,
+        member.id,
+        "refund_completed",
+        order_no,
+        result.member,
+        now,
+        {"original_order_no": original_order_no, "amount": amount.yuan()},
+    )
     return result
 
 
@@ -484,11 +699,15 @@ def close_card(uow: UnitOfWork, program: Program, member_id: str, now: datetime,
     """Refund every recharge's unspent principal, forfeit bonus and points, and close the card."""
     member = lock_member(uow, member_id)
     ensure_open(member.status)
-    recharges = uow.session.execute(
-        select(Recharge.order_no)
-        .where(Recharge.member_id == member_id, Recharge.refunded_principal_fen < Recharge.amount_fen)
-        .order_by(Recharge.id.desc())
-    ).scalars().all()
+    recharges = (
+        uow.session.execute(
+            select(Recharge.order_no)
+            .where(Recharge.member_id == member_id, Recharge.refunded_principal_fen < Recharge.amount_fen)
+            .order_by(Recharge.id.desc())
+        )
+        .scalars()
+        .all()
+    )
     refunds: list[RefundResult] = []
     for order_no in recharges:
         accounts = ledger.load_member_accounts(uow.session, member_id)
@@ -501,20 +720,46 @@ def close_card(uow: UnitOfWork, program: Program, member_id: str, now: datetime,
     lot_points = sum(lot.balance for lot in accounts.lots)
     entries = _money_entries(uow, accounts, 0, -bonus_left, EntryReason.BONUS_FORFEIT)
     entries.append(ledger.counter_entry(uow, AccountKind.BONUS_GRANT, FEN, bonus_left, EntryReason.BONUS_FORFEIT, now))
-    lot_entries = [Entry(lot.lot_id, AccountKind.MEMBER_POINTS_LOT, -lot.balance, Unit.POINTS, EntryReason.FORFEIT)
-                   for lot in accounts.lots if lot.balance]
-    lot_entries.append(Entry(accounts.debt_id, AccountKind.MEMBER_POINTS_DEBT, -accounts.debt, Unit.POINTS,
-                             EntryReason.FORFEIT))
+    lot_entries = [
+        Entry(lot.lot_id, AccountKind.MEMBER_POINTS_LOT, -lot.balance, Unit.POINTS, EntryReason.FORFEIT)
+        for lot in accounts.lots
+        if lot.balance
+    ]
+    lot_entries.append(
+        Entry(accounts.debt_id, AccountKind.MEMBER_POINTS_DEBT, -accounts.debt, Unit.POINTS, EntryReason.FORFEIT)
+    )
     ledger.apply_to_snapshot(accounts, lot_entries)
-    lot_entries.append(ledger.counter_entry(uow, AccountKind.POINTS_FORFEITED, Unit.POINTS,
-                                            -sum(e.amount for e in lot_entries), EntryReason.FORFEIT, now))
+    lot_entries.append(
+        ledger.counter_entry(
+            uow,
+            AccountKind.POINTS_FORFEITED,
+            Unit.POINTS,
+            -sum(e.amount for e in lot_entries),
+            EntryReason.FORFEIT,
+            now,
+        )
+    )
     entries += lot_entries
-    ledger.record(uow, kind="card_closed", entries=entries, now=now, member_id=member_id, store_id=None,
-                  order_no=None, program_version=program.version, memo=reason)
+    ledger.record(
+        uow,
+        kind="card_closed",
+        entries=entries,
+        now=now,
+        member_id=member_id,
+        store_id=None,
+        order_no=None,
+        program_version=program.version,
+        memo=reason,
+    )
     member.status = MemberStatus.CLOSED.value
     member.updated_at = now
-    outbox.enqueue(uow, member_id=member_id, topic="card_closed", now=now,
-                   payload={"principal_returned": sum((r.principal for r in refunds), Money.zero()).yuan()})
+    outbox.enqueue(
+        uow,
+        member_id=member_id,
+        topic="card_closed",
+        now=now,
+        payload={"principal_returned": sum((r.principal for r in refunds), Money.zero()).yuan()},
+    )
     return CloseResult(
         refunds=refunds,
         principal_returned=sum((r.principal for r in refunds), Money.zero()),

@@ -29,58 +29,109 @@ from dinecard.wallet.schemas import (
 router = APIRouter(tags=["wallet"])
 
 
-@router.post("/members/{member_id}/recharges", status_code=201, response_model=RechargeOut,
-             summary="Recharge stored value")
+@router.post(
+    "/members/{member_id}/recharges", status_code=201, response_model=RechargeOut, summary="Recharge stored value"
+)
 def recharge(
-    member_id: str, body: RechargeCreate, request: Request, container: ContainerDep, principal: PrincipalDep,
+    member_id: str,
+    body: RechargeCreate,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    command = service.RechargeCommand(member_id=member_id, store_id=body.store_id, amount=body.amount,
-                                      payment_method=body.payment_method, channel=body.channel)
-    return run_write(request, container, principal, idempotency_key, body,
-                     lambda uow, now: RechargeOut.of(service.recharge(uow, container.program, command, now)))
+    command = service.RechargeCommand(
+        member_id=member_id,
+        store_id=body.store_id,
+        amount=body.amount,
+        payment_method=body.payment_method,
+        channel=body.channel,
+    )
+    return run_write(
+        request,
+        container,
+        principal,
+        idempotency_key,
+        body,
+        lambda uow, now: RechargeOut.of(service.recharge(uow, container.program, command, now)),
+    )
 
 
-@router.post("/members/{member_id}/checkouts", status_code=201, response_model=CheckoutOut,
-             summary="Check out a bill")
+@router.post("/members/{member_id}/checkouts", status_code=201, response_model=CheckoutOut, summary="Check out a bill")
 def checkout(
-    member_id: str, body: CheckoutCreate, request: Request, container: ContainerDep, principal: PrincipalDep,
+    member_id: str,
+    body: CheckoutCreate,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     command = service.CheckoutCommand(
-        member_id=member_id, store_id=body.store_id, bill_total=body.bill_total,
+        member_id=member_id,
+        store_id=body.store_id,
+        bill_total=body.bill_total,
         items=tuple(service.LineItem(i.dish_id, i.name, i.quantity, i.price) for i in body.items),
-        use_points=body.use_points, pay_with_balance=body.pay_with_balance, balance_only=body.balance_only,
+        use_points=body.use_points,
+        pay_with_balance=body.pay_with_balance,
+        balance_only=body.balance_only,
         other_tender_method=body.other_tender,
     )
-    return run_write(request, container, principal, idempotency_key, body,
-                     lambda uow, now: CheckoutOut.of(service.checkout(uow, container.program, command, now)))
+    return run_write(
+        request,
+        container,
+        principal,
+        idempotency_key,
+        body,
+        lambda uow, now: CheckoutOut.of(service.checkout(uow, container.program, command, now)),
+    )
 
 
-@router.post("/orders/{order_no}/refunds", status_code=201, response_model=RefundOut,
-             summary="Refund a checkout (whole or part) or a recharge")
+@router.post(
+    "/orders/{order_no}/refunds",
+    status_code=201,
+    response_model=RefundOut,
+    summary="Refund a checkout (whole or part) or a recharge",
+)
 def refund(
-    order_no: str, request: Request, container: ContainerDep, principal: PrincipalDep,
-    body: RefundCreate | None = None, idempotency_key: IdempotencyKey = None,
+    order_no: str,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    body: RefundCreate | None = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     body = body or RefundCreate()
     return run_write(
-        request, container, principal, idempotency_key, body,
-        lambda uow, now: RefundOut.of(
-            service.refund(uow, container.program, order_no, body.amount, now, body.reason)
-        ),
+        request,
+        container,
+        principal,
+        idempotency_key,
+        body,
+        lambda uow, now: RefundOut.of(service.refund(uow, container.program, order_no, body.amount, now, body.reason)),
     )
 
 
-@router.post("/members/{member_id}/close", status_code=200, response_model=CloseOut,
-             summary="Close a card: refund unspent principal, forfeit bonus and points")
+@router.post(
+    "/members/{member_id}/close",
+    status_code=200,
+    response_model=CloseOut,
+    summary="Close a card: refund unspent principal, forfeit bonus and points",
+)
 def close(
-    member_id: str, request: Request, container: ContainerDep, principal: PrincipalDep,
-    body: CloseCreate | None = None, idempotency_key: IdempotencyKey = None,
+    member_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    body: CloseCreate | None = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     body = body or CloseCreate()
     return run_write(
-        request, container, principal, idempotency_key, body,
+        request,
+        container,
+        principal,
+        idempotency_key,
+        body,
         lambda uow, now: CloseOut.of(service.close_card(uow, container.program, member_id, now, body.reason)),
         status_code=200,
     )
@@ -91,10 +142,11 @@ def _require_member(session, member_id: str) -> None:  # type: ignore[no-untyped
         raise DomainError(errors.MEMBER_NOT_FOUND)
 
 
-@router.get("/members/{member_id}/transactions", response_model=MoneyHistoryOut,
-            summary="Money history, newest first")
+@router.get("/members/{member_id}/transactions", response_model=MoneyHistoryOut, summary="Money history, newest first")
 def transactions(
-    member_id: str, container: ContainerDep, _principal: PrincipalDep,
+    member_id: str,
+    container: ContainerDep,
+    _principal: PrincipalDep,
     before: int | None = Query(default=None, description="Cursor from `next_before`"),
     limit: int = Query(default=50, ge=1, le=history.MAX_PAGE),
 ) -> MoneyHistoryOut:
@@ -102,26 +154,49 @@ def transactions(
         _require_member(session, member_id)
         entries, next_before = history.money_history(session, member_id, before, limit)
     return MoneyHistoryOut(
-        items=[MoneyEntryOut(id=e.transaction_id, kind=e.kind, order_no=e.order_no, store_id=e.store_id,
-                             created_at=e.created_at, principal_change=e.principal_change,
-                             bonus_change=e.bonus_change, principal_after=e.principal_after,
-                             bonus_after=e.bonus_after) for e in entries],
+        items=[
+            MoneyEntryOut(
+                id=e.transaction_id,
+                kind=e.kind,
+                order_no=e.order_no,
+                store_id=e.store_id,
+                created_at=e.created_at,
+                principal_change=e.principal_change,
+                bonus_change=e.bonus_change,
+                principal_after=e.principal_after,
+                bonus_after=e.bonus_after,
+            )
+            for e in entries
+        ],
         next_before=next_before,
     )
 
 
-@router.get("/members/{member_id}/points-history", response_model=PointsHistoryOut,
-            summary="Points history, newest first")
+@router.get(
+    "/members/{member_id}/points-history", response_model=PointsHistoryOut, summary="Points history, newest first"
+)
 def points_history(
-    member_id: str, container: ContainerDep, _principal: PrincipalDep,
-    before: int | None = Query(default=None), limit: int = Query(default=50, ge=1, le=history.MAX_PAGE),
+    member_id: str,
+    container: ContainerDep,
+    _principal: PrincipalDep,
+    before: int | None = Query(default=None),
+    limit: int = Query(default=50, ge=1, le=history.MAX_PAGE),
 ) -> PointsHistoryOut:
     with container.database.read() as session:
         _require_member(session, member_id)
         entries, next_before = history.points_history(session, member_id, before, limit)
     return PointsHistoryOut(
-        items=[PointsEntryOut(id=e.transaction_id, type=e.type, points=e.points, order_no=e.order_no,
-                              store_id=e.store_id, created_at=e.created_at, expires_at=e.expires_at)
-               for e in entries],
+        items=[
+            PointsEntryOut(
+                id=e.transaction_id,
+                type=e.type,
+                points=e.points,
+                order_no=e.order_no,
+                store_id=e.store_id,
+                created_at=e.created_at,
+                expires_at=e.expires_at,
+            )
+            for e in entries
+        ],
         next_before=next_before,
     )
