@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import func, select
 
-from dinecard.ledger.service import remember_committed_counters
 from dinecard.members import service as members
 from dinecard.members.models import Member
 from dinecard.platform.container import Container
@@ -225,7 +224,6 @@ def generate(container: Container, spec: DemoSpec, console: Console | None = Non
                                 "菜品问题" if partial else "顾客取消",
                             )
                             counts["refunds"] += 1
-                remember_committed_counters(uow)
             except DomainError:
                 pass  # e.g. a refund of an order refunded already: the demo simply moves on
             if progress and task is not None:

@@ -20,7 +20,7 @@ from dinecard.ledger.domain import (
     member_code,
 )
 from dinecard.ledger.models import Account, JournalTransaction, Posting
-from dinecard.platform.db import UnitOfWork
+from dinecard.platform.db import NEW_COUNTER_ACCOUNTS, UnitOfWork
 from dinecard.points.domain import Lot
 
 
@@ -140,13 +140,9 @@ def counter_account(
         "code",
     )
     account_id = uow.session.execute(select(Account.id).where(Account.code == code)).scalar_one()
-    # Only remember ids that are certainly committed: ours is not until this transaction ends.
-    uow.session.info.setdefault("new_counter_accounts", {})[code] = account_id
+    # Remembered for other transactions only once this one commits (see Database).
+    uow.session.info.setdefault(NEW_COUNTER_ACCOUNTS, {})[code] = account_id
     return account_id
-
-
-def remember_committed_counters(uow: UnitOfWork) -> None:
-    uow.database.counter_account_ids.update(uow.session.info.pop("new_counter_accounts", {}))
 
 
 def counter_entry(
@@ -224,8 +220,9 @@ def record(
             .returning(Account.balance)
         ).scalar_one()
     if entries:
+        # The Core table insert keeps NULL balances in one executemany (the ORM would split it).
         uow.session.execute(
-            insert(Posting),
+            insert(Posting.__table__),
             [
                 {
                     "transaction_id": transaction_id,

@@ -51,6 +51,8 @@ def problem(kind: ErrorKind, request: Request, extra: dict[str, Any] | None = No
         **(extra or {}),
     }
     headers = {"Retry-After": "1"} if kind.status == 503 else None
+    if kind.status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
     return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -143,8 +143,9 @@ def quickstart(
     container.database.dispose()
     console.print(f"\n[bold green]DineCard is starting at http://{host}:{port}[/bold green]")
     console.print(f"  API docs:     http://{host}:{port}/docs")
-    console.print(f"  Demo API key: [bold]{token}[/bold]")
-    console.print(f"  Try: curl -H 'Authorization: Bearer {token}' http://{host}:{port}/api/v1/stores\n")
+    console.print(f"  Demo API key: [bold]{token}[/bold]", soft_wrap=True)
+    curl = f"curl -H 'Authorization: Bearer {token}' http://{host}:{port}/api/v1/stores"
+    console.print(f"  Try: {curl}\n", soft_wrap=True)
     serve(host=host, port=port, workers=1)
 
 

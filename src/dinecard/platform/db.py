@@ -30,6 +30,9 @@ NAMING_CONVENTION = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+NEW_COUNTER_ACCOUNTS = "new_counter_accounts"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -91,6 +94,13 @@ class Database:
         self._read_sessions = sessionmaker(bind=self.read_engine, expire_on_commit=False)
         # Ids of chain-level ledger accounts, which never change once committed.
         self.counter_account_ids: dict[str, int] = {}
+        # Stores are never deleted, so one that was seen once exists for good.
+        self.known_store_ids: set[str] = set()
+        event.listen(self._write_sessions, "after_commit", self._remember_committed_counters)
+
+    def _remember_committed_counters(self, session: Session) -> None:
+        # Ids found or created in a transaction are only certain once it has committed.
+        self.counter_account_ids.update(session.info.pop(NEW_COUNTER_ACCOUNTS, {}))
 
     @contextmanager
     def write(self) -> Iterator[UnitOfWork]:

@@ -11,7 +11,6 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from dinecard.ledger.service import remember_committed_counters
 from dinecard.platform import idempotency
 from dinecard.platform.container import Container
 from dinecard.platform.db import UnitOfWork
@@ -66,5 +65,4 @@ def run_write(
             content = content.model_dump(mode="json")
         if idempotency_key is not None:
             idempotency.complete(uow, principal.key_id, idempotency_key, status_code, content)
-    remember_committed_counters(uow)
     return JSONResponse(content, status_code=status_code)

@@ -35,11 +35,15 @@ def award(
         entries.append(Entry(accounts.debt_id, AccountKind.MEMBER_POINTS_DEBT, repay, POINTS, reason))
     if points > repay:
         expires_at = lot_expiry(program, now)
-        lot_id = ledger.lot_account(uow, member_id, expires_at, now)
+        lot_id = _lot_in_snapshot(accounts, expires_at) or ledger.lot_account(uow, member_id, expires_at, now)
         _ensure_lot_in_snapshot(accounts, lot_id, expires_at)
         entries.append(Entry(lot_id, LOT, points - repay, POINTS, reason))
     ledger.apply_to_snapshot(accounts, entries)
     return entries
+
+
+def _lot_in_snapshot(accounts: MemberAccounts, expires_at: datetime | None) -> int | None:
+    return next((lot.lot_id for lot in accounts.lots if lot.expires_at == expires_at), None)
 
 
 def _ensure_lot_in_snapshot(accounts: MemberAccounts, lot_id: int, expires_at: datetime | None) -> None:

@@ -79,8 +79,14 @@ def _after(program: Program, member: Member, accounts: MemberAccounts, now: date
 
 
 def _require_store(uow: UnitOfWork, store_id: str) -> None:
-    if uow.session.get(Store, store_id) is None:
+    known = uow.database.known_store_ids
+    if store_id in known:
+        return
+    if uow.session.execute(select(Store.id).where(Store.id == store_id)).first() is None:
         raise DomainError(errors.STORE_NOT_FOUND)
+    # A store row read in an uncommitted transaction could still vanish; stores are created
+    # in their own transaction, so one visible here is committed.
+    known.add(store_id)
 
 
 def _money_entries(
