@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from dinecard.ledger.domain import (
@@ -22,6 +22,9 @@ from dinecard.ledger.domain import (
 from dinecard.ledger.models import Account, JournalTransaction, Posting
 from dinecard.platform.db import NEW_COUNTER_ACCOUNTS, UnitOfWork
 from dinecard.points.domain import Lot
+
+
+POSTINGS_TABLE = Table("ledger_postings", Posting.metadata)
 
 
 @dataclass
@@ -222,7 +225,7 @@ def record(
     if entries:
         # The Core table insert keeps NULL balances in one executemany (the ORM would split it).
         uow.session.execute(
-            insert(Posting.__table__),
+            insert(POSTINGS_TABLE),
             [
                 {
                     "transaction_id": transaction_id,
