@@ -23,7 +23,6 @@ from dinecard.ledger.models import Account, JournalTransaction, Posting
 from dinecard.platform.db import NEW_COUNTER_ACCOUNTS, UnitOfWork
 from dinecard.points.domain import Lot
 
-
 POSTINGS_TABLE = Table("ledger_postings", Posting.metadata)
 
 

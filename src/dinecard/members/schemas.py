@@ -142,3 +142,8 @@ class MemberOut(BaseModel):
             registered_at=view.registered_at,
             profile=view.profile,
         )
+
+
+class MemberCodeOut(BaseModel):
+    member_code: str = Field(description="Card number and a one-time part that changes every 60 seconds")
+    valid_until: datetime

@@ -12,7 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dinecard.ledger import service as ledger
-from dinecard.members.domain import MemberStatus, ensure_open, mask_phone, normalize_phone
+from dinecard.members.domain import (
+    MemberStatus,
+    ensure_open,
+    mask_phone,
+    member_code,
+    member_code_is_fresh,
+    normalize_phone,
+    split_member_code,
+)
 from dinecard.members.models import Member
 from dinecard.platform.db import UnitOfWork
 from dinecard.points.domain import usable_points
@@ -125,18 +133,47 @@ def register_member(
 
 
 def find_member_id(
-    session: Session, cipher: PersonalDataCipher, *, phone: str | None = None, card_no: str | None = None
+    session: Session,
+    cipher: PersonalDataCipher,
+    now: datetime,
+    *,
+    phone: str | None = None,
+    card_no: str | None = None,
+    member_code: str | None = None,
 ) -> str:
-    if (phone is None) == (card_no is None):
+    """Find a member by exactly one of phone, card number or the rotating member code."""
+    if sum(key is not None for key in (phone, card_no, member_code)) != 1:
         raise DomainError(errors.LOOKUP_NEEDS_ONE_KEY)
     if phone is not None:
         condition = Member.phone_index == cipher.blind_index(normalize_phone(phone), PHONE)
+    elif card_no is not None:
+        condition = Member.card_no == card_no.strip()
     else:
-        condition = Member.card_no == (card_no or "").strip()
+        return _find_by_member_code(session, member_code or "", now)
     member_id = session.execute(select(Member.id).where(condition)).scalar_one_or_none()
     if member_id is None:
         raise DomainError(errors.MEMBER_NOT_FOUND)
     return member_id
+
+
+def _find_by_member_code(session: Session, code: str, now: datetime) -> str:
+    parts = split_member_code(code)
+    if parts is None:
+        raise DomainError(errors.MEMBER_NOT_FOUND)
+    card_no, one_time_part = parts
+    row = session.execute(select(Member.id, Member.code_secret).where(Member.card_no == card_no)).first()
+    if row is None:
+        raise DomainError(errors.MEMBER_NOT_FOUND)
+    if not member_code_is_fresh(one_time_part, row.code_secret, now):
+        raise DomainError(errors.MEMBER_CODE_EXPIRED)
+    return str(row.id)
+
+
+def current_member_code(session: Session, member_id: str, now: datetime) -> tuple[str, datetime]:
+    row = session.execute(select(Member.card_no, Member.code_secret).where(Member.id == member_id)).first()
+    if row is None:
+        raise DomainError(errors.MEMBER_NOT_FOUND)
+    return member_code(row.card_no, row.code_secret, now)
 
 
 def lock_member(uow: UnitOfWork, member_id: str) -> Member:

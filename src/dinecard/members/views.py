@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from dinecard.members import service
 from dinecard.members.domain import MemberStatus
-from dinecard.members.schemas import MemberCreate, MemberOut, MemberUpdate
+from dinecard.members.schemas import MemberCodeOut, MemberCreate, MemberOut, MemberUpdate
 from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, run_write
 
 router = APIRouter(prefix="/members", tags=["members"])
@@ -43,18 +43,20 @@ def register(
     return run_write(request, container, principal, idempotency_key, body, operation)
 
 
-@router.get("", response_model=MemberOut, summary="Find a member by phone or card number")
+@router.get("", response_model=MemberOut, summary="Find a member by phone, card number or member code")
 def find(
     container: ContainerDep,
     _principal: PrincipalDep,
     phone: str | None = Query(default=None),
     card_no: str | None = Query(default=None),
+    member_code: str | None = Query(default=None, description="The 18-digit code on the member's phone"),
 ) -> MemberOut:
+    now = container.clock.now()
     with container.database.read() as session:
-        member_id = service.find_member_id(session, container.cipher, phone=phone, card_no=card_no)
-        return MemberOut.of(
-            service.member_view(session, container.cipher, container.program, member_id, container.clock.now())
+        member_id = service.find_member_id(
+            session, container.cipher, now, phone=phone, card_no=card_no, member_code=member_code
         )
+        return MemberOut.of(service.member_view(session, container.cipher, container.program, member_id, now))
 
 
 @router.get("/{member_id}", response_model=MemberOut, summary="Read a member")
@@ -63,6 +65,14 @@ def read(member_id: str, container: ContainerDep, _principal: PrincipalDep) -> M
         return MemberOut.of(
             service.member_view(session, container.cipher, container.program, member_id, container.clock.now())
         )
+
+
+@router.get("/{member_id}/member-code", response_model=MemberCodeOut, summary="The member's current code")
+def read_member_code(member_id: str, container: ContainerDep, _principal: PrincipalDep) -> MemberCodeOut:
+    """For the member's own page: a code that the till accepts for at most two minutes."""
+    with container.database.read() as session:
+        code, valid_until = service.current_member_code(session, member_id, container.clock.now())
+    return MemberCodeOut(member_code=code, valid_until=valid_until)
 
 
 @router.patch("/{member_id}", response_model=MemberOut, summary="Change name, birthday or profile")

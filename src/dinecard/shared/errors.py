@@ -102,6 +102,12 @@ REFERRAL_CODE_UNKNOWN = add("referral_code_unknown", 422, "推荐码不存在", 
 LOOKUP_NEEDS_ONE_KEY = add(
     "lookup_needs_one_key",
     422,
-    "请提供手机号或卡号中的一项进行查询",
-    "Look members up by exactly one of phone or card_no",
+    "请提供手机号、卡号或会员码中的一项进行查询",
+    "Look members up by exactly one of phone, card_no or member_code",
+)
+MEMBER_CODE_EXPIRED = add(
+    "member_code_expired",
+    409,
+    "会员码已过期，请刷新后重新出示",
+    "The member code has expired; ask the member to refresh it",
 )
