@@ -49,8 +49,8 @@ VALIDATION_FAILED = add("validation_failed", 422, "请求参数有误", "The req
 AMOUNT_INVALID = add(
     "amount_invalid",
     422,
-    '金额须为不超过两位小数的非负元金额字符串，如 "500.00"',
-    'Amounts are non-negative yuan strings with at most two decimals, e.g. "500.00"',
+    '金额须为不超过两位小数、不超过 1000000.00 的非负元金额字符串，如 "500.00"',
+    'Amounts are yuan strings with at most two decimals, from 0 to 1000000.00, e.g. "500.00"',
 )
 AMOUNT_NOT_POSITIVE = add("amount_not_positive", 422, "金额必须大于零", "The amount must be greater than zero")
 PHONE_INVALID = add("phone_invalid", 422, "手机号格式不正确", "The phone number is not a valid mainland mobile number")

@@ -10,6 +10,9 @@ from pydantic_core import PydanticCustomError
 from dinecard.shared.errors import AMOUNT_INVALID
 from dinecard.shared.money import InvalidAmount, Money
 
+# No single operation moves more than this; it keeps points (int columns) far from overflow.
+MAX_AMOUNT = Money(100_000_000)  # 1,000,000.00 yuan
+
 
 def _parse_money(value: Any) -> Money:
     if isinstance(value, Money):
@@ -19,9 +22,12 @@ def _parse_money(value: Any) -> Money:
         value = str(value)
     if isinstance(value, str):
         try:
-            return Money.parse_yuan(value)
+            amount = Money.parse_yuan(value)
         except InvalidAmount:
             pass
+        else:
+            if amount <= MAX_AMOUNT:
+                return amount
     raise PydanticCustomError(AMOUNT_INVALID.code, AMOUNT_INVALID.message_en)
 
 
@@ -29,5 +35,12 @@ YuanAmount = Annotated[
     Money,
     PlainValidator(_parse_money),
     PlainSerializer(lambda money: money.yuan(), return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["500.00"]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d+(\.\d{1,2})?$",
+            "examples": ["500.00"],
+            "description": "Yuan, at most two decimals, at most 1000000.00",
+        }
+    ),
 ]
