@@ -13,7 +13,8 @@ from enum import StrEnum
 from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII digits only, so one phone has one spelling (and one blind index).
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 class MemberStatus(StrEnum):
@@ -89,7 +90,7 @@ def member_code(card_no: str, secret_base32: str, moment: datetime) -> tuple[str
 def split_member_code(code: str) -> tuple[str, str] | None:
     """(card number, one-time part) of a scanned code, or None if it cannot be one."""
     code = code.strip()
-    if len(code) != MEMBER_CODE_LENGTH or not code.isdigit():
+    if len(code) != MEMBER_CODE_LENGTH or not (code.isascii() and code.isdigit()):
         return None
     return code[:12], code[12:]
 

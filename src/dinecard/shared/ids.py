@@ -44,4 +44,4 @@ def new_card_no() -> str:
 
 
 def is_valid_card_no(text: str) -> bool:
-    return len(text) == 12 and text.isdigit() and luhn_check_digit(text[:-1]) == text[-1]
+    return len(text) == 12 and text.isascii() and text.isdigit() and luhn_check_digit(text[:-1]) == text[-1]

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-_YUAN_PATTERN = re.compile(r"^(0|[1-9]\d{0,11})(\.\d{1,2})?$")
+# ASCII digits only: \d would also accept full-width and other scripts' digits.
+_YUAN_PATTERN = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
 
 
 class InvalidAmount(ValueError):
