@@ -73,8 +73,9 @@ def test_the_expiry_follows_the_programs_business_time_zone() -> None:
     assert lot_expiry(program, datetime(2026, 11, 30, 23, 30, tzinfo=UTC)) == datetime(2027, 12, 1, tzinfo=UTC)
 
 
-def test_points_given_back_after_expiry_get_a_30_day_grace() -> None:
-    assert grace_expiry(PROGRAM, NOW) == datetime(2027, 7, 1, 4, 0, tzinfo=UTC)
+def test_points_given_back_after_expiry_get_a_30_day_grace_to_the_end_of_that_business_day() -> None:
+    # 30 days after noon on 1 June (Shanghai) is noon on 1 July; the grace lasts to the end of that day
+    assert grace_expiry(PROGRAM, NOW) == datetime(2027, 7, 1, 16, 0, tzinfo=UTC)
 
 
 def test_spending_takes_the_soonest_expiring_lot_first_and_never_expiring_last() -> None:

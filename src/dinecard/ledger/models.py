@@ -55,5 +55,5 @@ class Posting(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     unit: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(String(30))
-    # For member accounts: the account's balance right after this posting (for histories).
+    # For member accounts: the account's balance at the end of this posting's transaction.
     balance_after: Mapped[int | None] = mapped_column(BigInteger)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from dinecard.ledger.domain import AccountKind, EntryReason
@@ -181,19 +181,14 @@ def _orders_match_ledger(session: Session) -> list[str]:
     failures += [f"checkout {o}: record {a}+{b}, ledger {p}+{q}" for o, a, b, p, q in checkout_rows]
     refund_principal = _member_money_in_transaction(AccountKind.MEMBER_PRINCIPAL, EntryReason.REFUND)
     refund_bonus = _member_money_in_transaction(AccountKind.MEMBER_BONUS, EntryReason.REFUND)
+    sign = case((Refund.kind == "recharge_refund", -1), else_=1)
     refund_rows = session.execute(
-        select(
-            Refund.order_no, Refund.kind, Refund.principal_fen, Refund.bonus_fen, refund_principal, refund_bonus
-        ).join(JournalTransaction, JournalTransaction.id == Refund.journal_transaction_id)
+        select(Refund.order_no, Refund.principal_fen, Refund.bonus_fen, refund_principal, refund_bonus)
+        .join(JournalTransaction, JournalTransaction.id == Refund.journal_transaction_id)
+        .where(or_(refund_principal != sign * Refund.principal_fen, refund_bonus != sign * Refund.bonus_fen))
+        .limit(MAX_FAILURES_LISTED)
     ).all()
-    for order_no, kind, record_principal, record_bonus, ledger_principal, ledger_bonus in refund_rows:
-        sign = -1 if kind == "recharge_refund" else 1
-        if ledger_principal != sign * record_principal or ledger_bonus != sign * record_bonus:
-            failures.append(
-                f"refund {order_no}: record {record_principal}+{record_bonus}, ledger {ledger_principal}+{ledger_bonus}"
-            )
-            if len(failures) >= MAX_FAILURES_LISTED:
-                break
+    failures += [f"refund {o}: record {a}+{b}, ledger {p}+{q}" for o, a, b, p, q in refund_rows]
     return failures
 
 

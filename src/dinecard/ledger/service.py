@@ -102,7 +102,7 @@ def apply_to_snapshot(accounts: MemberAccounts, entries: list[Entry]) -> None:
 
 def lot_account(uow: UnitOfWork, member_id: str, expires_at: datetime | None, now: datetime) -> int:
     """The member's lot for one expiry moment, created on first use (callers hold the member lock)."""
-    detail = "never" if expires_at is None else expires_at.strftime("%Y%m%dT%H%M")
+    detail = "never" if expires_at is None else expires_at.strftime("%Y%m%dT%H%M%S")
     code = member_code(member_id, AccountKind.MEMBER_POINTS_LOT, detail)
     existing = uow.session.execute(select(Account.id).where(Account.code == code)).scalar_one_or_none()
     if existing is not None:

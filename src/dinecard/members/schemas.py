@@ -97,8 +97,13 @@ class BalanceOut(BaseModel):
 
 
 class PointsOut(BaseModel):
-    usable: int
-    lifetime: int
+    usable: int = Field(description="Points the member can spend now")
+    lifetime: int = Field(description="Points ever earned, net of points taken back")
+    owed: int = Field(description="Points taken back after they were spent; repaid by the next points earned")
+
+    @classmethod
+    def of(cls, usable: int, lifetime: int) -> PointsOut:
+        return cls(usable=max(usable, 0), lifetime=lifetime, owed=max(-usable, 0))
 
 
 class CumulativeOut(BaseModel):
@@ -133,7 +138,7 @@ class MemberOut(BaseModel):
             status=view.status,
             level=LevelOut.of(view.level),
             balance=BalanceOut.of(view.principal, view.bonus),
-            points=PointsOut(usable=view.points_usable, lifetime=view.points_lifetime),
+            points=PointsOut.of(view.points_usable, view.points_lifetime),
             cumulative=CumulativeOut(recharge=view.cumulative_recharge, consume=view.cumulative_consume),
             birthday=view.birthday,
             gender=view.gender,

@@ -33,6 +33,7 @@ from dinecard.shared.money import Money
 from dinecard.stores.models import Store
 
 PHONE = "phone"
+EMPTY_PROFILE: dict[str, Any] = {"taste_preferences": [], "allergies": [], "favourite_dishes": [], "tags": []}
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ def member_view(
         store_id=member.store_id,
         referral_code=member.referral_code,
         registered_at=member.registered_at,
-        profile=dict(member.profile or {}),
+        profile={**EMPTY_PROFILE, **(member.profile or {})},
     )
 
 
@@ -231,5 +232,6 @@ def update_profile(uow: UnitOfWork, member_id: str, changes: dict[str, Any], now
         if attribute in changes:
             setattr(member, attribute, changes.pop(attribute))
     if changes:
-        member.profile = {**(member.profile or {}), **changes}
+        cleared = {key: (value if value is not None else []) for key, value in changes.items()}
+        member.profile = {**(member.profile or {}), **cleared}
     member.updated_at = now

@@ -84,6 +84,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         for constraint, kind in _CONSTRAINT_ERRORS.items():
             if constraint in text:
                 return problem(kind, request)
+        if "ck_" in text or "check constraint" in text.lower():
+            # A CHECK (e.g. no negative balance) refused the write: a rule above it is wrong.
+            log.error("check constraint refused a write on %s", request.url.path)
+            return problem(INTERNAL, request)
         log.warning("integrity error on %s: %s", request.url.path, type(exc.orig).__name__)
         return problem(CONFLICT, request)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dinecard.platform.db import Database
 from dinecard.platform.settings import Settings
@@ -24,4 +24,5 @@ class Container:
         database = Database(settings.resolved_database_url(), settings.db_pool_size, settings.db_pool_overflow)
         key = load_or_create_key(settings.data_key, settings.data_dir / "data.key")
         clock: Clock = FixedClock(settings.now) if settings.now is not None else SystemClock()
-        return cls(settings=settings, database=database, cipher=PersonalDataCipher(key), clock=clock)
+        program = replace(default_program(), business_timezone=settings.timezone)
+        return cls(settings=settings, database=database, cipher=PersonalDataCipher(key), clock=clock, program=program)

@@ -47,7 +47,6 @@ def run_write(
     status_code: int = 201,
 ) -> JSONResponse:
     """Run `operation` in one transaction; with an Idempotency-Key, at most once per key."""
-    now = container.clock.now()
     fingerprint = ""
     if idempotency_key is not None:
         idempotency.validate_key(idempotency_key)
@@ -55,12 +54,13 @@ def run_write(
         fingerprint = idempotency.request_fingerprint(request.method, request.url.path, payload)
     with container.database.write() as uow:
         if idempotency_key is not None:
-            stored = idempotency.claim(uow, principal.key_id, idempotency_key, fingerprint, now)
+            stored = idempotency.claim(uow, principal.key_id, idempotency_key, fingerprint, container.clock.now())
             if stored is not None:
                 return JSONResponse(
                     stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
                 )
-        content = operation(uow, now)
+        # Read after the claim: a request that waited for a concurrent duplicate gets a later time.
+        content = operation(uow, container.clock.now())
         if isinstance(content, BaseModel):
             content = content.model_dump(mode="json")
         if idempotency_key is not None:

@@ -51,7 +51,7 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
 
 
 def validate_key(key: str) -> str:
-    if not (1 <= len(key) <= MAX_KEY_LENGTH) or not key.isprintable():
+    if not (1 <= len(key) <= MAX_KEY_LENGTH) or not all("!" <= char <= "~" for char in key):
         raise DomainError(errors.IDEMPOTENCY_KEY_INVALID)
     return key
 

@@ -38,8 +38,13 @@ def lot_expiry(program: Program, earned_at: datetime) -> datetime | None:
 
 
 def grace_expiry(program: Program, now: datetime) -> datetime:
-    """Points given back after their lot expired live a little longer, not forever."""
-    return now + timedelta(days=program.refunded_points_grace_days)
+    """Points given back after their lot expired live a little longer, not forever.
+
+    The grace ends at a business-day boundary, so all refunds of one day share one lot.
+    """
+    zone = ZoneInfo(program.business_timezone)
+    day_after = (now.astimezone(zone) + timedelta(days=program.refunded_points_grace_days + 1)).date()
+    return datetime(day_after.year, day_after.month, day_after.day, tzinfo=zone).astimezone(UTC)
 
 
 def sort_for_spending(lots: list[Lot]) -> list[Lot]:

@@ -92,8 +92,8 @@ IDEMPOTENCY_KEY_REUSED = add(
 IDEMPOTENCY_KEY_INVALID = add(
     "idempotency_key_invalid",
     422,
-    "幂等键须为 1 到 200 个可见字符",
-    "Idempotency-Key must be 1 to 200 visible characters",
+    "幂等键须为 1 到 200 个可见 ASCII 字符（不含空格）",
+    "Idempotency-Key must be 1 to 200 visible ASCII characters, no spaces",
 )
 MEMBER_ALREADY_IN_STATE = add(
     "member_status_unchanged", 409, "会员已处于该状态", "The member is already in that status"

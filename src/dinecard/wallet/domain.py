@@ -117,8 +117,9 @@ def price_checkout(
     deduction = points_value(program, request.use_points)
     if deduction > discounted:
         raise DomainError(errors.POINTS_EXCEED_BILL, {"max_points": _max_points(program, discounted)})
-    if request.use_points > usable_points:
-        raise DomainError(errors.INSUFFICIENT_POINTS, {"usable": usable_points})
+    # A member in points debt (usable < 0) can still check out and earn; only spending is refused.
+    if request.use_points > 0 and request.use_points > usable_points:
+        raise DomainError(errors.INSUFFICIENT_POINTS, {"usable": max(usable_points, 0)})
     payable = discounted - deduction
     from_balance = Money.zero()
     if request.pay_with_balance or request.balance_only:

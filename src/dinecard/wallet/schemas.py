@@ -75,7 +75,7 @@ def _after(after: MemberAfter) -> dict[str, object]:
     return {
         "level": LevelOut.of(after.level),
         "balance": BalanceOut.of(after.principal, after.bonus),
-        "points": PointsOut(usable=after.points_usable, lifetime=after.points_lifetime),
+        "points": PointsOut.of(after.points_usable, after.points_lifetime),
     }
 
 
