@@ -34,7 +34,7 @@ def _install(lock: str) -> None:
 
 
 def main() -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script must explain itself on an old Python
         print("DineCard needs Python 3.11 or newer", file=sys.stderr)
         return 2
     command = sys.argv[1] if len(sys.argv) > 1 else "help"

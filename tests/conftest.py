@@ -22,7 +22,7 @@ from dinecard.platform.container import Container
 from dinecard.platform.db import Database
 from dinecard.platform.migrate import upgrade
 from dinecard.platform.settings import Settings
-from dinecard.program.domain import default_program
+from dinecard.program.presets import default_program
 from dinecard.security.crypto import PersonalDataCipher
 from dinecard.security.domain import Role
 from dinecard.security.service import create_api_key

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
-from dinecard.program.domain import BalanceOrder, Program, default_program
+from dinecard.program.domain import BalanceOrder, Program
+from dinecard.program.presets import default_program
 from dinecard.shared.errors import DomainError
 from dinecard.shared.money import Money
 from dinecard.wallet.domain import (
@@ -18,6 +17,7 @@ from dinecard.wallet.domain import (
     price_checkout,
     split_balance_payment,
 )
+from tests.unit.programs import variant
 
 PROGRAM = default_program()
 
@@ -118,7 +118,7 @@ def test_100_points_deduct_1_yuan() -> None:
 
 def test_points_that_do_not_convert_to_whole_fen_are_refused() -> None:
     # given a program where 1,000 points are worth 1 yuan, one point is a tenth of a fen
-    program = replace(PROGRAM, points_per_yuan_redeemed=1000)
+    program = variant({"points": {"redemption": {"points_per_yuan": 1000}}})
     assert points_value(program, 1000) == _yuan("1.00")
     assert points_value(program, 10) == _yuan("0.01")
     with pytest.raises(DomainError) as refusal:
@@ -206,7 +206,7 @@ def test_not_paying_with_balance_leaves_everything_to_another_tender() -> None:
     ],
 )
 def test_the_balance_order_decides_which_bucket_pays_first(order: BalanceOrder, principal: str, bonus: str) -> None:
-    program = replace(PROGRAM, balance_order=order)
+    program = variant({"balance_order": order.value})
     pricing = _checkout(bill="100.00", level="silver", principal="500.00", bonus="80.00", program=program)
     assert (pricing.paid_principal.yuan(), pricing.paid_bonus.yuan()) == (principal, bonus)
 

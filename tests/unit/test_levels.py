@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
-from dinecard.levels.domain import earned_level, regrade_after_recharge_refund, upgrade_after
-from dinecard.program.domain import default_program
+from dinecard.levels.domain import Standing, earned_level, regrade_after_recharge_refund, upgrade_after
+from dinecard.program.presets import default_program
 from dinecard.shared.money import Money
+from tests.unit.programs import with_levels
 
 PROGRAM = default_program()
 NOTHING = Money.zero()
@@ -41,11 +40,7 @@ def test_consumption_earns_no_level_when_no_consumption_threshold_is_set() -> No
 
 def test_a_consumption_threshold_is_an_alternative_path() -> None:
     # given gold may also be reached by consuming 3,000
-    levels = tuple(
-        replace(level, min_cumulative_consume=_yuan("3000")) if level.code == "gold" else level
-        for level in PROGRAM.levels
-    )
-    program = replace(PROGRAM, levels=levels)
+    program = with_levels({"gold": {"min_consume": "3000"}})
     # then
     assert earned_level(program, NOTHING, _yuan("2999.99")).code == "normal"
     assert earned_level(program, NOTHING, _yuan("3000")).code == "gold"
@@ -54,7 +49,7 @@ def test_a_consumption_threshold_is_an_alternative_path() -> None:
 
 
 def test_the_recharge_that_crosses_500_makes_a_normal_member_silver() -> None:
-    change = upgrade_after(PROGRAM, "normal", _yuan("500"), NOTHING, "recharge")
+    change = upgrade_after(PROGRAM, "normal", Standing(_yuan("500"), NOTHING), "recharge")
     assert change is not None
     assert (change.from_level.code, change.to_level.code, change.reason) == ("normal", "silver", "recharge")
     assert change.is_upgrade
@@ -63,7 +58,7 @@ def test_the_recharge_that_crosses_500_makes_a_normal_member_silver() -> None:
 
 def test_a_normal_member_can_jump_to_diamond_at_once_and_gains_every_level_between() -> None:
     # when a new member recharges 2,000 at once
-    change = upgrade_after(PROGRAM, "normal", _yuan("2000"), NOTHING, "recharge")
+    change = upgrade_after(PROGRAM, "normal", Standing(_yuan("2000"), NOTHING), "recharge")
     # then
     assert change is not None
     assert change.to_level.code == "diamond"
@@ -71,25 +66,25 @@ def test_a_normal_member_can_jump_to_diamond_at_once_and_gains_every_level_betwe
 
 
 def test_a_silver_member_reaching_1000_gains_only_gold() -> None:
-    change = upgrade_after(PROGRAM, "silver", _yuan("1000"), NOTHING, "recharge")
+    change = upgrade_after(PROGRAM, "silver", Standing(_yuan("1000"), NOTHING), "recharge")
     assert change is not None
     assert [level.code for level in change.levels_gained(PROGRAM)] == ["gold"]
 
 
 def test_no_upgrade_below_the_next_threshold() -> None:
-    assert upgrade_after(PROGRAM, "silver", _yuan("999.99"), NOTHING, "recharge") is None
-    assert upgrade_after(PROGRAM, "normal", _yuan("499.99"), NOTHING, "recharge") is None
+    assert upgrade_after(PROGRAM, "silver", Standing(_yuan("999.99"), NOTHING), "recharge") is None
+    assert upgrade_after(PROGRAM, "normal", Standing(_yuan("499.99"), NOTHING), "recharge") is None
 
 
 def test_upgrade_after_never_downgrades() -> None:
     # given a diamond member whose figures only earn normal (e.g. given diamond by hand)
-    assert upgrade_after(PROGRAM, "diamond", NOTHING, NOTHING, "recharge") is None
-    assert upgrade_after(PROGRAM, "gold", _yuan("500"), NOTHING, "recharge") is None
+    assert upgrade_after(PROGRAM, "diamond", Standing(NOTHING, NOTHING), "recharge") is None
+    assert upgrade_after(PROGRAM, "gold", Standing(_yuan("500"), NOTHING), "recharge") is None
 
 
 def test_a_refunded_recharge_takes_back_the_level_it_bought() -> None:
     # given a diamond member whose cumulative recharge drops to 500 after a refund
-    change = regrade_after_recharge_refund(PROGRAM, "diamond", _yuan("500"), NOTHING)
+    change = regrade_after_recharge_refund(PROGRAM, "diamond", Standing(_yuan("500"), NOTHING))
     # then
     assert change is not None
     assert (change.from_level.code, change.to_level.code, change.reason) == ("diamond", "silver", "recharge_refunded")
@@ -98,18 +93,18 @@ def test_a_refunded_recharge_takes_back_the_level_it_bought() -> None:
 
 
 def test_a_refund_that_keeps_the_threshold_keeps_the_level() -> None:
-    assert regrade_after_recharge_refund(PROGRAM, "silver", _yuan("500"), NOTHING) is None
-    assert regrade_after_recharge_refund(PROGRAM, "gold", _yuan("1500"), NOTHING) is None
+    assert regrade_after_recharge_refund(PROGRAM, "silver", Standing(_yuan("500"), NOTHING)) is None
+    assert regrade_after_recharge_refund(PROGRAM, "gold", Standing(_yuan("1500"), NOTHING)) is None
 
 
 def test_a_regrade_never_upgrades() -> None:
-    assert regrade_after_recharge_refund(PROGRAM, "normal", _yuan("2000"), NOTHING) is None
+    assert regrade_after_recharge_refund(PROGRAM, "normal", Standing(_yuan("2000"), NOTHING)) is None
 
 
 def test_the_default_levels_carry_the_articles_discounts_and_multipliers() -> None:
     table = [
-        (level.code, level.rank, str(level.discount_rate), str(level.points_multiplier), level.min_cumulative_recharge)
-        for level in PROGRAM.levels
+        (level.code, rank, str(level.discount_rate), str(level.points_multiplier), level.min_cumulative_recharge)
+        for rank, level in enumerate(PROGRAM.levels)
     ]
     assert table == [
         ("normal", 0, "1", "1", None),

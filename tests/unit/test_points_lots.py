@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from dinecard.points.domain import Lot, grace_expiry, lot_expiry, take_from_lots, usable_points
-from dinecard.program.domain import default_program
+from dinecard.program.presets import default_program
+from tests.unit.programs import variant
 
 PROGRAM = default_program()
 SHANGHAI = timezone(timedelta(hours=8))
@@ -49,27 +49,27 @@ def test_points_earned_on_15_november_2026_expire_at_midnight_starting_1_decembe
 
 
 def test_a_24_month_policy_adds_a_second_year() -> None:
-    program = replace(PROGRAM, points_expiry_months_after_month_end=24)
+    program = variant({"points": {"expiry": {"policy": "end_of_month", "months": 24}}})
     assert lot_expiry(program, datetime(2026, 11, 15, 12, 0, tzinfo=SHANGHAI)) == datetime(
         2028, 11, 30, 16, 0, tzinfo=UTC
     )
 
 
 def test_a_zero_month_policy_expires_at_the_end_of_the_earning_month() -> None:
-    program = replace(PROGRAM, points_expiry_months_after_month_end=0)
+    program = variant({"points": {"expiry": {"policy": "end_of_month", "months": 0}}})
     assert lot_expiry(program, datetime(2026, 12, 15, 12, 0, tzinfo=SHANGHAI)) == datetime(
         2026, 12, 31, 16, 0, tzinfo=UTC
     )
 
 
 def test_a_never_expiring_policy_gives_no_expiry() -> None:
-    program = replace(PROGRAM, points_expiry_months_after_month_end=None)
+    program = variant({"points": {"expiry": {"policy": "never"}}})
     assert lot_expiry(program, datetime(2026, 11, 15, 12, 0, tzinfo=SHANGHAI)) is None
 
 
 def test_the_expiry_follows_the_programs_business_time_zone() -> None:
     # given a chain in UTC, 23:30 UTC on 30 November is still November
-    program = replace(PROGRAM, business_timezone="UTC")
+    program = variant({"business_timezone": "UTC"})
     assert lot_expiry(program, datetime(2026, 11, 30, 23, 30, tzinfo=UTC)) == datetime(2027, 12, 1, tzinfo=UTC)
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
-from dinecard.program.domain import RechargePointsMode, default_program
+from dinecard.program.presets import default_program
 from dinecard.shared.errors import DomainError
 from dinecard.shared.money import Money
 from dinecard.wallet.domain import quote_recharge, select_tier
+from tests.unit.programs import variant
 
 PROGRAM = default_program()
 
@@ -77,25 +76,25 @@ def test_a_recharge_of_zero_or_less_is_refused(fen: int) -> None:
 
 def test_package_amounts_only_refuses_an_amount_between_tiers() -> None:
     # given
-    program = replace(PROGRAM, package_amounts_only=True)
+    program = variant({"recharge": {"package_amounts_only": True}})
     # when
     with pytest.raises(DomainError) as refusal:
         quote_recharge(program, _yuan("600"))
     # then
-    assert refusal.value.code == "amount_invalid"
+    assert refusal.value.code == "amount_not_a_package"
     assert refusal.value.detail == {"allowed": ["200.00", "500.00", "1000.00", "2000.00"]}
 
 
 @pytest.mark.parametrize("amount", ["100", "199.99", "500.01", "5000"])
 def test_package_amounts_only_refuses_amounts_below_or_off_the_tiers(amount: str) -> None:
-    program = replace(PROGRAM, package_amounts_only=True)
+    program = variant({"recharge": {"package_amounts_only": True}})
     with pytest.raises(DomainError) as refusal:
         quote_recharge(program, _yuan(amount))
-    assert refusal.value.code == "amount_invalid"
+    assert refusal.value.code == "amount_not_a_package"
 
 
 def test_package_amounts_only_accepts_a_listed_package() -> None:
-    program = replace(PROGRAM, package_amounts_only=True)
+    program = variant({"recharge": {"package_amounts_only": True}})
     quote = quote_recharge(program, _yuan("1000"))
     assert (quote.bonus, quote.points) == (_yuan("200"), 800)
 
@@ -114,7 +113,7 @@ def test_per_yuan_points_mode_gives_one_point_per_whole_yuan_and_keeps_the_tier_
     amount: str, bonus: str, points: int
 ) -> None:
     # given
-    program = replace(PROGRAM, recharge_points_mode=RechargePointsMode.PER_YUAN)
+    program = variant({"recharge": {"points_mode": "per_yuan"}})
     # when
     quote = quote_recharge(program, _yuan(amount))
     # then

@@ -16,6 +16,7 @@ class AccountKind(StrEnum):
     # What the chain owes a member. Balances are kept on the row (under the member's lock).
     MEMBER_PRINCIPAL = "member_principal"
     MEMBER_BONUS = "member_bonus"
+    MEMBER_PENDING_BONUS = "member_pending_bonus"  # bonus promised, released in instalments
     MEMBER_POINTS_LOT = "member_points_lot"
     MEMBER_POINTS_DEBT = "member_points_debt"  # points taken back after they were spent
     # The chain's counter accounts. Their balances are sums of postings, never cached, so
@@ -27,17 +28,26 @@ class AccountKind(StrEnum):
     POINTS_REDEEMED = "points_redeemed"
     POINTS_EXPIRED = "points_expired"
     POINTS_FORFEITED = "points_forfeited"
+    POINTS_DEBT_WRITTEN_OFF = "points_debt_written_off"  # owed points given up when a card closes
 
 
 MEMBER_KINDS = frozenset(
     {
         AccountKind.MEMBER_PRINCIPAL,
         AccountKind.MEMBER_BONUS,
+        AccountKind.MEMBER_PENDING_BONUS,
         AccountKind.MEMBER_POINTS_LOT,
         AccountKind.MEMBER_POINTS_DEBT,
     }
 )
-NON_NEGATIVE_KINDS = frozenset({AccountKind.MEMBER_PRINCIPAL, AccountKind.MEMBER_BONUS, AccountKind.MEMBER_POINTS_LOT})
+NON_NEGATIVE_KINDS = frozenset(
+    {
+        AccountKind.MEMBER_PRINCIPAL,
+        AccountKind.MEMBER_BONUS,
+        AccountKind.MEMBER_PENDING_BONUS,
+        AccountKind.MEMBER_POINTS_LOT,
+    }
+)
 
 
 class EntryReason(StrEnum):
@@ -54,9 +64,13 @@ class EntryReason(StrEnum):
     REFUND_REVERSAL = "refund_reversal"  # points earned, taken back by a refund
     REFUND_RESTORE = "refund_restore"  # points used, given back by a refund
     BONUS_FORFEIT = "bonus_forfeit"
+    BONUS_DEFERRED = "bonus_deferred"  # promised now, released later
+    BONUS_RELEASE = "bonus_release"
+    BIRTHDAY_GIFT = "birthday_gift"
     EXPIRE = "expire"
     FORFEIT = "forfeit"  # points lost when a card is closed
     DEBT = "debt"  # points owed after a take-back exceeded what was left
+    DEBT_WRITE_OFF = "debt_write_off"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ class Account(Base):
             "kind NOT IN ('member_principal', 'member_bonus', 'member_points_lot') OR balance >= 0",
             name="member_balance_not_negative",
         ),
+        CheckConstraint("kind <> 'member_pending_bonus' OR balance >= 0", name="pending_bonus_not_negative"),
         CheckConstraint("kind <> 'member_points_debt' OR balance <= 0", name="debt_not_positive"),
         Index("ix_ledger_accounts_member_kind", "member_id", "kind"),
     )

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from dinecard.ledger.domain import AccountKind, EntryReason
+from dinecard.ledger.domain import NON_NEGATIVE_KINDS, AccountKind, EntryReason
 from dinecard.ledger.models import Account, JournalTransaction, Posting
 from dinecard.members.models import Member
-from dinecard.wallet.models import Checkout, Recharge, Refund
+from dinecard.wallet.models import BonusRelease, Checkout, Recharge, Refund
 
 MAX_FAILURES_LISTED = 100
 
@@ -69,16 +69,7 @@ def _signs(session: Session) -> list[str]:
         select(Account.code, Account.balance)
         .where(
             or_(
-                and_(
-                    Account.kind.in_(
-                        [
-                            AccountKind.MEMBER_PRINCIPAL.value,
-                            AccountKind.MEMBER_BONUS.value,
-                            AccountKind.MEMBER_POINTS_LOT.value,
-                        ]
-                    ),
-                    Account.balance < 0,
-                ),
+                and_(Account.kind.in_([kind.value for kind in NON_NEGATIVE_KINDS]), Account.balance < 0),
                 and_(Account.kind == AccountKind.MEMBER_POINTS_DEBT.value, Account.balance > 0),
             )
         )
@@ -168,7 +159,7 @@ def _orders_match_ledger(session: Session) -> list[str]:
     recharge_rows = session.execute(
         select(Recharge.order_no, Recharge.amount_fen, Recharge.bonus_fen, principal, bonus)
         .join(JournalTransaction, JournalTransaction.id == Recharge.journal_transaction_id)
-        .where(or_(principal != Recharge.amount_fen, bonus != Recharge.bonus_fen))
+        .where(or_(principal != Recharge.amount_fen, bonus != Recharge.bonus_fen - Recharge.bonus_pending_fen))
         .limit(MAX_FAILURES_LISTED)
     ).all()
     failures += [f"recharge {o}: record {a}+{b}, ledger {p}+{q}" for o, a, b, p, q in recharge_rows]
@@ -227,6 +218,25 @@ def _refunds_match_orders(session: Session) -> list[str]:
     return failures
 
 
+def _pending_bonus_matches_releases(session: Session) -> list[str]:
+    open_releases = (
+        select(BonusRelease.member_id, func.sum(BonusRelease.amount_fen).label("due"))
+        .where(BonusRelease.released_at.is_(None), BonusRelease.cancelled_at.is_(None))
+        .group_by(BonusRelease.member_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Account.member_id, Account.balance, func.coalesce(open_releases.c.due, 0))
+        .outerjoin(open_releases, open_releases.c.member_id == Account.member_id)
+        .where(
+            Account.kind == AccountKind.MEMBER_PENDING_BONUS.value,
+            Account.balance != func.coalesce(open_releases.c.due, 0),
+        )
+        .limit(MAX_FAILURES_LISTED)
+    ).all()
+    return [f"member {m}: pending bonus {b}, open instalments {d}" for m, b, d in rows]
+
+
 CHECKS: list[tuple[str, Callable[[Session], list[str]]]] = [
     ("every journal transaction balances (per unit)", _balanced_transactions),
     ("member balances equal the sum of their postings", _cached_balances),
@@ -234,6 +244,7 @@ CHECKS: list[tuple[str, Callable[[Session], list[str]]]] = [
     ("member cumulative figures and lifetime points match the records", _member_totals),
     ("every order's money matches its journal transaction", _orders_match_ledger),
     ("refunds add up to what each order says was refunded", _refunds_match_orders),
+    ("pending bonus equals the instalments not yet released", _pending_bonus_matches_releases),
 ]
 
 

@@ -41,6 +41,8 @@ class MemberAccounts:
     debt_id: int
     debt: int
     lots: list[Lot]
+    pending_bonus_id: int | None = None  # created on the first deferred bonus
+    pending_bonus: int = 0
 
 
 def open_member_accounts(uow: UnitOfWork, member_id: str, now: datetime) -> None:
@@ -79,7 +81,28 @@ def load_member_accounts(session: Session, member_id: str) -> MemberAccounts:
     principal = singles[AccountKind.MEMBER_PRINCIPAL]
     bonus = singles[AccountKind.MEMBER_BONUS]
     debt = singles[AccountKind.MEMBER_POINTS_DEBT]
-    return MemberAccounts(principal[0], principal[1], bonus[0], bonus[1], debt[0], debt[1], lots)
+    pending = singles.get(AccountKind.MEMBER_PENDING_BONUS, (None, 0))
+    return MemberAccounts(
+        principal[0], principal[1], bonus[0], bonus[1], debt[0], debt[1], lots, pending[0], pending[1]
+    )
+
+
+def pending_bonus_account(uow: UnitOfWork, accounts: MemberAccounts, member_id: str, now: datetime) -> int:
+    """The member's pending-bonus account, opened on first use (callers hold the member lock)."""
+    if accounts.pending_bonus_id is None:
+        accounts.pending_bonus_id = uow.session.execute(
+            insert(Account)
+            .values(
+                code=member_code(member_id, AccountKind.MEMBER_PENDING_BONUS),
+                kind=AccountKind.MEMBER_PENDING_BONUS.value,
+                unit=Unit.FEN.value,
+                member_id=member_id,
+                balance=0,
+                created_at=now,
+            )
+            .returning(Account.id)
+        ).scalar_one()
+    return accounts.pending_bonus_id
 
 
 def apply_to_snapshot(accounts: MemberAccounts, entries: list[Entry]) -> None:
@@ -91,6 +114,8 @@ def apply_to_snapshot(accounts: MemberAccounts, entries: list[Entry]) -> None:
             accounts.bonus += entry.amount
         elif entry.account_id == accounts.debt_id:
             accounts.debt += entry.amount
+        elif entry.account_id == accounts.pending_bonus_id:
+            accounts.pending_bonus += entry.amount
         elif entry.kind is AccountKind.MEMBER_POINTS_LOT:
             for index, lot in enumerate(accounts.lots):
                 if lot.lot_id == entry.account_id:

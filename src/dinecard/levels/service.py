@@ -8,13 +8,14 @@ from sqlalchemy import insert
 
 from dinecard.ledger.domain import Entry, EntryReason
 from dinecard.ledger.service import MemberAccounts
-from dinecard.levels.domain import LevelChange
+from dinecard.levels.domain import LevelChange, Standing
 from dinecard.levels.models import LevelHistory
 from dinecard.members.models import Member
 from dinecard.platform import outbox
 from dinecard.platform.db import UnitOfWork
 from dinecard.points import service as points
 from dinecard.program.domain import Program
+from dinecard.shared.money import Money
 
 
 def apply_level_change(
@@ -29,6 +30,7 @@ def apply_level_change(
 ) -> tuple[list[Entry], int]:
     """Record the change; on an upgrade, give each passed level's gift. Returns (entries, gift points)."""
     member.level_code = change.to_level.code
+    member.level_since = now
     uow.session.execute(
         insert(LevelHistory).values(
             member_id=member.id,
@@ -55,3 +57,13 @@ def apply_level_change(
         now=now,
     )
     return entries, gift_points
+
+
+def standing(member: Member) -> Standing:
+    """The figures the member's level is judged on."""
+    return Standing(
+        Money(member.cumulative_recharge_fen),
+        Money(member.cumulative_consume_fen),
+        Money(member.level_recharge_offset_fen or 0),
+        Money(member.level_consume_offset_fen or 0),
+    )

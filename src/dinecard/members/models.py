@@ -30,6 +30,12 @@ class Member(Base):
     cumulative_recharge_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     cumulative_consume_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     points_lifetime: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The level's clock: when it was last gained, kept or lowered (the review counts from here).
+    level_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # After a downgrade, what the cumulative figures held beyond the new level (levels/domain.Standing).
+    level_recharge_offset_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    level_consume_offset_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    first_recharge_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     checkout_count: Mapped[int] = mapped_column(Integer, default=0)
     last_consumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -65,6 +65,7 @@ class LevelOut(BaseModel):
     name_en: str
     discount_rate: str
     points_multiplier: str
+    benefits: list[str] = Field(default_factory=list, description="Flags for the cashier, e.g. priority_queue")
 
     @classmethod
     def of(cls, level: LevelRule) -> LevelOut:
@@ -72,12 +73,14 @@ class LevelOut(BaseModel):
             code=level.code,
             name=level.name_zh,
             name_en=level.name_en,
-            discount_rate=_fraction_text(level.discount_rate),
-            points_multiplier=_fraction_text(level.points_multiplier),
+            discount_rate=fraction_text(level.discount_rate),
+            points_multiplier=fraction_text(level.points_multiplier),
+            benefits=list(level.benefits),
         )
 
 
-def _fraction_text(value: Any) -> str:
+def fraction_text(value: Any) -> str:
+    """An exact decimal text for a fraction like 6/5 ("1.2"), or n/d when it has none."""
     numerator, denominator = value.numerator, value.denominator
     if 10**6 % denominator == 0:
         scaled = numerator * (10**6 // denominator)
@@ -119,6 +122,7 @@ class MemberOut(BaseModel):
     status: str
     level: LevelOut
     balance: BalanceOut
+    pending_bonus: YuanAmount = Field(description="Bonus promised by recharges, released monthly")
     points: PointsOut
     cumulative: CumulativeOut
     birthday: date | None
@@ -138,6 +142,7 @@ class MemberOut(BaseModel):
             status=view.status,
             level=LevelOut.of(view.level),
             balance=BalanceOut.of(view.principal, view.bonus),
+            pending_bonus=view.pending_bonus,
             points=PointsOut.of(view.points_usable, view.points_lifetime),
             cumulative=CumulativeOut(recharge=view.cumulative_recharge, consume=view.cumulative_consume),
             birthday=view.birthday,

@@ -59,6 +59,7 @@ class MemberView:
     level: LevelRule
     principal: Money
     bonus: Money
+    pending_bonus: Money
     points_usable: int
     points_lifetime: int
     cumulative_recharge: Money
@@ -118,6 +119,9 @@ def register_member(
         referral_code=_new_referral_code(),
         status=MemberStatus.ACTIVE.value,
         level_code=program.entry_level.code,
+        level_since=now,
+        level_recharge_offset_fen=0,
+        level_consume_offset_fen=0,
         cumulative_recharge_fen=0,
         cumulative_consume_fen=0,
         points_lifetime=0,
@@ -201,6 +205,7 @@ def member_view(
         level=program.level(member.level_code),
         principal=Money(accounts.principal),
         bonus=Money(accounts.bonus),
+        pending_bonus=Money(accounts.pending_bonus),
         points_usable=usable_points(accounts.lots, accounts.debt, now),
         points_lifetime=member.points_lifetime,
         cumulative_recharge=Money(member.cumulative_recharge_fen),

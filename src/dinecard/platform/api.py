@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -15,6 +17,8 @@ from dinecard import __version__
 from dinecard.members.views import router as members_router
 from dinecard.platform.container import Container
 from dinecard.platform.db import ping
+from dinecard.platform.worker import WorkerThread
+from dinecard.program.views import router as program_router
 from dinecard.security.service import Authenticator
 from dinecard.shared import errors
 from dinecard.shared.errors import CATALOG, DomainError, ErrorKind
@@ -102,11 +106,29 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problem(INTERNAL, request)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    container: Container = app.state.container
+    # Only when asked for (embedded mode, see Settings.embedded_worker): tests and
+    # production API processes must not run background work in the request process.
+    worker = None
+    if container.settings.embedded_worker:
+        worker = WorkerThread(container, container.settings.worker_interval_seconds)
+        worker.start()
+        log.info("embedded worker started")
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(
         title="DineCard API",
         version=__version__,
         description="Membership, stored value and points for restaurant chains. Amounts are yuan strings.",
+        lifespan=_lifespan,
     )
     app.state.container = container
     app.state.authenticator = Authenticator(container.database)
@@ -115,6 +137,7 @@ def create_app(container: Container) -> FastAPI:
     api.include_router(stores_router)
     api.include_router(members_router)
     api.include_router(wallet_router)
+    api.include_router(program_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")

@@ -1,13 +1,21 @@
-"""The `dinecard` command: database, stores, API keys, demo data, serving and reconciliation."""
+"""The `dinecard` command: database, stores, API keys, demo data, serving, jobs, the worker and reconciliation."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import signal
 import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from dinecard.platform.container import Container
@@ -19,10 +27,14 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 store_app = typer.Typer(help="Stores.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for POS systems and operators.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+program_app = typer.Typer(help="The membership programme: tiers, points, levels, member day.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Daily jobs: points expiry, reminders, ...", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(store_app, name="store")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(demo_app, name="demo")
+app.add_typer(program_app, name="program")
+app.add_typer(jobs_app, name="jobs")
 
 console = Console()
 
@@ -110,6 +122,86 @@ def demo_load(
     console.print(f"[green]Demo chain loaded[/green]: {summary}")
 
 
+@program_app.command("show")
+def program_show() -> None:
+    """Print the programme in force now as JSON (a file `program apply` accepts)."""
+    container = _container()
+    program = container.program
+    document = {"version": program.version, "program": program.model_dump(mode="json", exclude={"version"})}
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def _save_program(program_document: dict[str, object], note: str, effective_at: datetime | None) -> None:
+    from pydantic import ValidationError
+
+    from dinecard.program.domain import Program
+    from dinecard.program.service import save_version
+
+    try:
+        program = Program.model_validate(program_document)
+    except ValidationError as exc:
+        console.print("[red]The programme is not valid:[/red]")
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            console.print(f"  {where}: {error['msg']}")
+        raise typer.Exit(2) from None
+    container = _container()
+    now = container.clock.now()
+    with container.database.write() as uow:
+        saved = save_version(uow, program, effective_at or now, now, "cli", note)
+    console.print(
+        f"[green]Programme version {saved.version} saved[/green] ({program.name}), effective "
+        f"{max(effective_at or now, now).isoformat()}"
+    )
+
+
+@program_app.command("apply")
+def program_apply(
+    file: Annotated[Path, typer.Argument(help="JSON file: a programme, or the output of `program show`")],
+    effective_at: Annotated[datetime | None, typer.Option(help="ISO time with offset; default now")] = None,
+    note: Annotated[str, typer.Option(help="Why the change")] = "",
+) -> None:
+    """Validate a programme file and save it as a new version."""
+    document = json.loads(file.read_text(encoding="utf-8"))
+    if isinstance(document, dict) and "program" in document:
+        document = document["program"]
+    _save_program(document, note or f"applied from {file.name}", effective_at)
+
+
+@program_app.command("preset")
+def program_preset(
+    name: Annotated[str, typer.Argument(help="default, hotpot or tea")],
+    effective_at: Annotated[datetime | None, typer.Option(help="ISO time with offset; default now")] = None,
+) -> None:
+    """Save a ready-made programme as a new version."""
+    from dinecard.program.presets import PRESETS
+
+    if name not in PRESETS:
+        console.print(f"[red]Unknown preset {name!r}[/red]; choose one of {', '.join(sorted(PRESETS))}")
+        raise typer.Exit(2)
+    document = dict(PRESETS[name])
+    document["business_timezone"] = get_settings().timezone
+    _save_program(document, f"preset {name}", effective_at)
+
+
+@program_app.command("versions")
+def program_versions() -> None:
+    """List every programme version, newest first."""
+    from dinecard.program.service import list_versions
+
+    table = Table("version", "name", "effective at", "created at", "by", "note")
+    for info in list_versions(_container().database):
+        table.add_row(
+            str(info.version),
+            info.name,
+            info.effective_at.isoformat(),
+            info.created_at.isoformat(),
+            info.created_by or "",
+            info.note or "",
+        )
+    console.print(table)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -119,7 +211,12 @@ def serve(
     """Serve the API (and OpenAPI docs at /docs)."""
     import uvicorn
 
-    logging.basicConfig(level=get_settings().log_level)
+    settings = get_settings()
+    if settings.embedded_worker is None and settings.worker_in_server():
+        # uvicorn builds the app from the environment (asgi.py), so the decision travels there.
+        os.environ["DINECARD_EMBEDDED_WORKER"] = "true"
+        get_settings.cache_clear()
+    logging.basicConfig(level=settings.log_level)
     uvicorn.run("dinecard.platform.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=False)
 
 
@@ -147,6 +244,111 @@ def quickstart(
     curl = f"curl -H 'Authorization: Bearer {token}' http://{host}:{port}/api/v1/stores"
     console.print(f"  Try: {curl}\n", soft_wrap=True)
     serve(host=host, port=port, workers=1)
+
+
+class _RichJobProgress:
+    """One progress bar per job, shown once the job knows how much work it has."""
+
+    def __init__(self, bar: Progress, name: str) -> None:
+        self.bar = bar
+        self.name = name
+        self.task: TaskID | None = None
+
+    def set_total(self, total: int) -> None:
+        if self.task is None:
+            self.task = self.bar.add_task(self.name, total=total)
+        else:
+            self.bar.update(self.task, total=total)
+
+    def advance(self, amount: int) -> None:
+        if self.task is not None:
+            self.bar.advance(self.task, amount)
+
+
+@jobs_app.command("run")
+def jobs_run(
+    as_of: Annotated[
+        datetime | None,
+        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Business date (default: today in the business time zone)"),
+    ] = None,
+    rerun: Annotated[bool, typer.Option(help="Run again the jobs that already finished for the date")] = False,
+) -> None:
+    """Run the daily jobs due for a business date and show what each did; exit 1 if one failed."""
+    from dinecard.platform.jobs import RunStatus, run_due
+
+    container = _container()
+    try:
+        with Progress(console=console, transient=True) as bar:
+            outcomes = run_due(
+                container,
+                as_of.date() if as_of else None,
+                rerun=rerun,
+                progress_for=lambda name: _RichJobProgress(bar, name),
+            )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        container.database.dispose()
+    table = Table("job", "business date", "status", "what it did")
+    for outcome in outcomes:
+        did = ", ".join(f"{name}={count}" for name, count in sorted(outcome.counts.items())) or "-"
+        status = outcome.status.value if outcome.error is None else f"{outcome.status.value}: {outcome.error}"
+        table.add_row(outcome.job, outcome.business_date.isoformat(), status, did)
+    console.print(table)
+    if any(outcome.status is RunStatus.FAILED for outcome in outcomes):
+        raise typer.Exit(1)
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """List the registered daily jobs and the last business date each finished for."""
+    from sqlalchemy import func, select
+
+    from dinecard.platform.jobs import JobRun, registered_jobs
+
+    container = _container()
+    with container.database.read() as session:
+        rows = session.execute(
+            select(JobRun.job, func.max(JobRun.business_date))
+            .where(JobRun.finished_at.is_not(None))
+            .group_by(JobRun.job)
+        ).all()
+    last = {job: business_date for job, business_date in rows}
+    container.database.dispose()
+    table = Table("job", "what it does", "last finished for")
+    for job in registered_jobs():
+        finished = last.get(job.name)
+        table.add_row(job.name, job.description, finished.isoformat() if finished else "never")
+    console.print(table)
+
+
+@app.command("worker")
+def worker(
+    interval: Annotated[
+        float | None, typer.Option(min=0.05, max=3600, help="Seconds between iterations (default: settings)")
+    ] = None,
+) -> None:
+    """Deliver notifications and run the daily jobs until SIGTERM or Ctrl-C; run as many as you like."""
+    from dinecard.platform.worker import run_worker
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level)
+    container = _container()
+    stop = threading.Event()
+
+    def request_stop(signal_number: int, _frame: FrameType | None) -> None:
+        console.print(f"Stopping after the current iteration ({signal.Signals(signal_number).name})")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    seconds = interval if interval is not None else settings.worker_interval_seconds
+    console.print(f"DineCard worker started (every {seconds:g} s)")
+    try:
+        run_worker(container, stop, seconds)
+    finally:
+        container.database.dispose()
 
 
 @app.command("reconcile")

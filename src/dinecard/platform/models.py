@@ -5,22 +5,29 @@ from dinecard.levels.models import LevelHistory
 from dinecard.members.models import Member
 from dinecard.platform.db import Base
 from dinecard.platform.idempotency import IdempotencyRecord
-from dinecard.platform.outbox import OutboxMessage
+from dinecard.platform.jobs import JobRun
+from dinecard.platform.outbox import NotificationOnce, OutboxMessage
+from dinecard.program.models import CampaignUsage, ProgramVersion
 from dinecard.security.models import ApiKey
 from dinecard.stores.models import Store
-from dinecard.wallet.models import Checkout, Recharge, Refund
+from dinecard.wallet.models import BonusRelease, Checkout, Recharge, Refund
 
 __all__ = [
     "Account",
     "ApiKey",
     "Base",
+    "BonusRelease",
+    "CampaignUsage",
     "Checkout",
     "IdempotencyRecord",
+    "JobRun",
     "JournalTransaction",
     "LevelHistory",
     "Member",
+    "NotificationOnce",
     "OutboxMessage",
     "Posting",
+    "ProgramVersion",
     "Recharge",
     "Refund",
     "Store",

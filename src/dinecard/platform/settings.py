@@ -24,12 +24,24 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_pool_overflow: int = 20
     log_level: str = "INFO"
+    embedded_worker: bool | None = Field(
+        default=None,
+        description="Run the jobs and the outbox dispatcher inside the API process; "
+        "unset: `dinecard serve` and `quickstart` turn it on for SQLite",
+    )
+    worker_interval_seconds: float = Field(default=5.0, gt=0, le=3600, description="Pause between worker iterations")
 
     def resolved_database_url(self) -> str:
         if self.database_url:
             return normalize_database_url(self.database_url)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.data_dir / 'dinecard.db').resolve()}"
+
+    def worker_in_server(self) -> bool:
+        """Whether `dinecard serve` should run the worker in the API process (embedded SQLite by default)."""
+        if self.embedded_worker is not None:
+            return self.embedded_worker
+        return self.resolved_database_url().startswith("sqlite")
 
 
 def normalize_database_url(url: str) -> str:

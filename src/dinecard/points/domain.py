@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dinecard.program.domain import Program
+from dinecard.program.domain import ExpiryPolicyKind, Program
+from dinecard.shared.calendar import add_months
 
 
 @dataclass(frozen=True)
@@ -22,19 +23,25 @@ class Lot:
 
 
 def lot_expiry(program: Program, earned_at: datetime) -> datetime | None:
-    """Points expire N months after the end of the business month they were earned in.
+    """The first instant at which points earned at `earned_at` are no longer usable (R-PTS-2).
 
-    The default (12) means: earned any day of November 2026, usable until the end of
-    November 2027 in the chain's time zone; the returned moment is the first instant after.
+    Policies, in the chain's time zone: `end_of_month` (default, 12): earned any day of
+    November 2026, usable to the end of November 2027; `rolling_months`: to the same day N
+    months later; `end_of_year`: to the end of the year N years after; `never`: None.
     """
-    months = program.points_expiry_months_after_month_end
-    if months is None:
+    expiry = program.points.expiry
+    zone = ZoneInfo(program.business_timezone)
+    local = earned_at.astimezone(zone)
+    if expiry.policy is ExpiryPolicyKind.NEVER:
         return None
-    local = earned_at.astimezone(ZoneInfo(program.business_timezone))
-    month_index = local.year * 12 + (local.month - 1) + months + 1
+    if expiry.policy is ExpiryPolicyKind.END_OF_YEAR:
+        return datetime(local.year + expiry.years + 1, 1, 1, tzinfo=zone).astimezone(UTC)
+    if expiry.policy is ExpiryPolicyKind.ROLLING_MONTHS:
+        day_after = add_months(datetime(local.year, local.month, local.day, tzinfo=zone), expiry.months)
+        return (day_after + timedelta(days=1)).astimezone(UTC)
+    month_index = local.year * 12 + (local.month - 1) + expiry.months + 1
     year, month = divmod(month_index, 12)
-    first_after = datetime(year, month + 1, 1, tzinfo=ZoneInfo(program.business_timezone))
-    return first_after.astimezone(UTC)
+    return datetime(year, month + 1, 1, tzinfo=zone).astimezone(UTC)
 
 
 def grace_expiry(program: Program, now: datetime) -> datetime:

@@ -107,12 +107,20 @@ def restore(
 
     `spent_lots` holds what the original spend took from each lot (balance = points taken).
     Points go back latest-expiring first; a lot that has expired since gives them a grace lot.
+    Like any points coming in, they first pay off a points debt, so lots and debt never coexist.
     """
     if points == 0:
         return []
     entries: list[Entry] = []
     skip = already_restored
     remaining = points
+    repay = min(points, -accounts.debt)
+    if repay:
+        entries.append(
+            Entry(accounts.debt_id, AccountKind.MEMBER_POINTS_DEBT, repay, POINTS, EntryReason.REFUND_RESTORE)
+        )
+        skip += repay  # the lots that would have received these points are skipped, latest-expiring first
+        remaining -= repay
     for lot in reversed(sort_for_spending(spent_lots)):
         portion = min(lot.balance, skip)
         skip -= portion

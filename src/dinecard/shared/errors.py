@@ -111,3 +111,9 @@ MEMBER_CODE_EXPIRED = add(
     "会员码已过期，请刷新后重新出示",
     "The member code has expired; ask the member to refresh it",
 )
+AMOUNT_NOT_A_PACKAGE = add(
+    "amount_not_a_package", 422, "本店只接受固定充值档位金额", "Only the listed recharge package amounts are accepted"
+)
+POINTS_BELOW_MINIMUM = add(
+    "points_below_minimum", 422, "积分抵扣未达到最低使用数量", "Fewer points than the minimum that may be used"
+)

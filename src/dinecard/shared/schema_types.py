@@ -44,3 +44,12 @@ YuanAmount = Annotated[
         }
     ),
 ]
+
+
+# Changes in histories can be negative; this type is for responses only.
+SignedYuanAmount = Annotated[
+    Money,
+    PlainValidator(lambda value: value if isinstance(value, Money) else Money.parse_yuan(str(value))),
+    PlainSerializer(lambda money: money.yuan(), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["-95.00"]}),
+]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dinecard.platform.db import Base, BigId, UtcDateTime
@@ -23,6 +23,10 @@ class Recharge(Base):
     bonus_fen: Mapped[int] = mapped_column(BigInteger)
     points_awarded: Mapped[int] = mapped_column(Integer)
     tier_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    campaign_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    campaign_bonus_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    first_recharge_bonus_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    bonus_pending_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     payment_method: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(10))
     level_after: Mapped[str] = mapped_column(String(20))
@@ -59,6 +63,7 @@ class Checkout(Base):
     points_earned: Mapped[int] = mapped_column(Integer)
     level_code: Mapped[str] = mapped_column(String(20))
     items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    discounts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     refunded_principal_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_bonus_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_other_fen: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -88,3 +93,18 @@ class Refund(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     journal_transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class BonusRelease(Base):
+    """One instalment of a deferred bonus (R-RCH-6), released by the daily job on its due date."""
+
+    __tablename__ = "bonus_releases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    recharge_id: Mapped[int] = mapped_column(ForeignKey("recharges.id"), index=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    journal_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))

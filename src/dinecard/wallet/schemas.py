@@ -6,10 +6,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dinecard.members.schemas import BalanceOut, LevelOut, PointsOut
-from dinecard.shared.schema_types import YuanAmount
+from dinecard.members.schemas import BalanceOut, LevelOut, PointsOut, fraction_text
+from dinecard.shared.money import Money
+from dinecard.shared.schema_types import SignedYuanAmount, YuanAmount
 from dinecard.wallet.service import (
     Channel,
+    CheckoutQuote,
     CheckoutResult,
     CloseResult,
     MemberAfter,
@@ -82,9 +84,13 @@ def _after(after: MemberAfter) -> dict[str, object]:
 class RechargeOut(_AfterFields):
     order_no: str
     amount: YuanAmount
-    bonus: YuanAmount
+    bonus: YuanAmount = Field(description="All bonus this recharge gives, now and later")
+    bonus_now: YuanAmount = Field(description="Bonus credited at once")
+    bonus_pending: YuanAmount = Field(description="Bonus released in monthly instalments")
     points_awarded: int
     upgrade_gift_points: int
+    campaign_code: str | None
+    first_recharge_offer: bool
 
     @classmethod
     def of(cls, result: RechargeResult) -> RechargeOut:
@@ -92,10 +98,19 @@ class RechargeOut(_AfterFields):
             order_no=result.order_no,
             amount=result.amount,
             bonus=result.bonus,
+            bonus_now=result.bonus_now,
+            bonus_pending=result.bonus_pending,
             points_awarded=result.points_awarded,
             upgrade_gift_points=result.upgrade_gift_points,
+            campaign_code=result.campaign_code,
+            first_recharge_offer=result.first_recharge_offer,
             **_after(result.member),
         )
+
+
+class DiscountOut(BaseModel):
+    kind: str = Field(description="level, birthday, member_day_dish or birthday_dish")
+    amount: YuanAmount
 
 
 class CheckoutOut(_AfterFields):
@@ -108,6 +123,8 @@ class CheckoutOut(_AfterFields):
     paid_from_balance: BalanceOut
     due_other_tender: YuanAmount
     points_earned: int
+    points_multiplier: str = Field(description="Level × campaign multiplier applied to the points earned")
+    discounts: list[DiscountOut]
     upgrade_gift_points: int
 
     @classmethod
@@ -122,31 +139,84 @@ class CheckoutOut(_AfterFields):
             paid_from_balance=BalanceOut.of(result.paid_principal, result.paid_bonus),
             due_other_tender=result.due_other_tender,
             points_earned=result.points_earned,
+            points_multiplier=fraction_text(result.points_multiplier),
+            discounts=[DiscountOut(kind=d.kind, amount=d.amount) for d in result.discounts],
             upgrade_gift_points=result.upgrade_gift_points,
             **_after(result.member),
+        )
+
+
+class QuoteOut(BaseModel):
+    bill_total: YuanAmount
+    discount: YuanAmount
+    discounts: list[DiscountOut]
+    points_used: int
+    points_deduction: YuanAmount
+    payable: YuanAmount
+    paid_from_balance: BalanceOut
+    due_other_tender: YuanAmount
+    points_earned: int
+    points_multiplier: str
+    level: LevelOut
+    points_usable_now: int
+    max_points_usable: int = Field(description="The most points this bill accepts")
+    balance_after: BalanceOut
+    points_after: int
+
+    @classmethod
+    def of(cls, quote: CheckoutQuote) -> QuoteOut:
+        pricing = quote.pricing
+        return cls(
+            bill_total=pricing.bill_total,
+            discount=pricing.discount,
+            discounts=[DiscountOut(kind=d.kind, amount=d.amount) for d in pricing.discounts],
+            points_used=pricing.points_used,
+            points_deduction=pricing.points_deduction,
+            payable=pricing.payable,
+            paid_from_balance=BalanceOut.of(pricing.paid_principal, pricing.paid_bonus),
+            due_other_tender=pricing.due_other_tender,
+            points_earned=pricing.points_earned,
+            points_multiplier=fraction_text(pricing.points_multiplier),
+            level=LevelOut.of(quote.level),
+            points_usable_now=max(quote.points_usable_now, 0),
+            max_points_usable=quote.max_points_usable,
+            balance_after=BalanceOut.of(quote.principal_after, quote.bonus_after),
+            points_after=quote.points_after,
         )
 
 
 class RefundOut(_AfterFields):
     order_no: str
     original_order_no: str
-    kind: str
+    kind: str = Field(description="checkout_refund or recharge_refund")
     amount: YuanAmount
-    refunded_to_balance: BalanceOut
-    refunded_to_other_tender: YuanAmount
+    refunded_to_balance: BalanceOut = Field(description="Checkout refunds: money put back on the card")
+    taken_from_balance: BalanceOut = Field(
+        description="Recharge refunds: principal paid back and bonus forfeited, both leaving the card"
+    )
+    paid_back: YuanAmount = Field(description="Money handed back to the customer by the original payment method")
+    paid_back_method: str | None
     bonus_forfeited: YuanAmount
     points_taken_back: int
     points_restored: int
 
     @classmethod
     def of(cls, result: RefundResult) -> RefundOut:
+        zero = Money.zero()
+        is_checkout = result.kind == "checkout_refund"
         return cls(
             order_no=result.order_no,
             original_order_no=result.original_order_no,
             kind=result.kind,
             amount=result.amount,
-            refunded_to_balance=BalanceOut.of(result.principal, result.bonus),
-            refunded_to_other_tender=result.other_tender,
+            refunded_to_balance=BalanceOut.of(result.principal, result.bonus)
+            if is_checkout
+            else BalanceOut.of(zero, zero),
+            taken_from_balance=(
+                BalanceOut.of(zero, zero) if is_checkout else BalanceOut.of(result.principal, result.bonus_forfeited)
+            ),
+            paid_back=result.other_tender if is_checkout else result.principal,
+            paid_back_method=result.paid_back_method,
             bonus_forfeited=result.bonus_forfeited,
             points_taken_back=result.points_taken_back,
             points_restored=result.points_restored,
@@ -178,8 +248,8 @@ class MoneyEntryOut(BaseModel):
     order_no: str | None
     store_id: str | None
     created_at: datetime
-    principal_change: YuanAmount
-    bonus_change: YuanAmount
+    principal_change: SignedYuanAmount
+    bonus_change: SignedYuanAmount
     principal_after: YuanAmount
     bonus_after: YuanAmount
 

@@ -20,6 +20,7 @@ from dinecard.wallet.schemas import (
     MoneyHistoryOut,
     PointsEntryOut,
     PointsHistoryOut,
+    QuoteOut,
     RechargeCreate,
     RechargeOut,
     RefundCreate,
@@ -53,7 +54,7 @@ def recharge(
         principal,
         idempotency_key,
         body,
-        lambda uow, now: RechargeOut.of(service.recharge(uow, container.program, command, now)),
+        lambda uow, now: RechargeOut.of(service.recharge(uow, container.programs.at(now), command, now)),
     )
 
 
@@ -66,7 +67,19 @@ def checkout(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    command = service.CheckoutCommand(
+    command = _checkout_command(member_id, body)
+    return run_write(
+        request,
+        container,
+        principal,
+        idempotency_key,
+        body,
+        lambda uow, now: CheckoutOut.of(service.checkout(uow, container.programs.at(now), command, now)),
+    )
+
+
+def _checkout_command(member_id: str, body: CheckoutCreate) -> service.CheckoutCommand:
+    return service.CheckoutCommand(
         member_id=member_id,
         store_id=body.store_id,
         bill_total=body.bill_total,
@@ -75,14 +88,6 @@ def checkout(
         pay_with_balance=body.pay_with_balance,
         balance_only=body.balance_only,
         other_tender_method=body.other_tender,
-    )
-    return run_write(
-        request,
-        container,
-        principal,
-        idempotency_key,
-        body,
-        lambda uow, now: CheckoutOut.of(service.checkout(uow, container.program, command, now)),
     )
 
 
@@ -107,7 +112,9 @@ def refund(
         principal,
         idempotency_key,
         body,
-        lambda uow, now: RefundOut.of(service.refund(uow, container.program, order_no, body.amount, now, body.reason)),
+        lambda uow, now: RefundOut.of(
+            service.refund(uow, container.programs.at(now), order_no, body.amount, now, body.reason)
+        ),
     )
 
 
@@ -132,7 +139,7 @@ def close(
         principal,
         idempotency_key,
         body,
-        lambda uow, now: CloseOut.of(service.close_card(uow, container.program, member_id, now, body.reason)),
+        lambda uow, now: CloseOut.of(service.close_card(uow, container.programs.at(now), member_id, now, body.reason)),
         status_code=200,
     )
 
@@ -200,3 +207,11 @@ def points_history(
         ],
         next_before=next_before,
     )
+
+
+@router.post("/members/{member_id}/quote", response_model=QuoteOut, summary="Price a bill without checking out")
+def quote(member_id: str, body: CheckoutCreate, container: ContainerDep, _principal: PrincipalDep) -> QuoteOut:
+    """The points calculator (R-PTS-6): what the checkout would cost and earn; nothing changes."""
+    now = container.clock.now()
+    with container.database.read() as session:
+        return QuoteOut.of(service.quote(session, container.programs.at(now), _checkout_command(member_id, body), now))

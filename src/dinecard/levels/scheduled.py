@@ -1,0 +1,193 @@
+"""Daily level jobs: the review that keeps or lowers levels (R-LVL-4, R-LVL-5) and birthday gifts (R-LVL-2).
+
+A level has a clock (`members.level_since`). When a review period (3 months by default) has
+passed since it, the member keeps the level if they consumed enough in that period (500 yuan by
+default), or drops exactly one level and the clock restarts, so nobody falls more than one level
+per period however long they stayed away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import extract, func, select
+from sqlalchemy.orm import Session
+
+from dinecard.ledger import service as ledger
+from dinecard.ledger.domain import EntryReason
+from dinecard.levels.domain import LevelChange, ReviewFacts, offsets_after_downgrade, review
+from dinecard.levels.service import apply_level_change, standing
+from dinecard.members.domain import MemberStatus
+from dinecard.members.models import Member
+from dinecard.members.service import lock_member
+from dinecard.platform import outbox
+from dinecard.platform.db import UnitOfWork
+from dinecard.platform.jobs import JobProgress, JobResult, keyset_batches, register_daily_job
+from dinecard.points import service as points
+from dinecard.program.domain import Program
+from dinecard.shared.calendar import add_months, birthday_in_year, end_of_day
+from dinecard.shared.money import Money
+from dinecard.wallet.models import Checkout
+
+if TYPE_CHECKING:
+    from dinecard.platform.container import Container
+
+
+def _reviewable(program: Program, period_end: datetime):  # type: ignore[no-untyped-def]
+    """Members above the entry level whose level clock started at least one period before `period_end`."""
+    months = program.level_policy.downgrade_after_months or 0
+    started_before = add_months(period_end, -months)
+
+    def page(session: Session, after: str | None, limit: int) -> Sequence[str]:
+        statement = (
+            select(Member.id)
+            .where(
+                Member.level_code != program.entry_level.code,
+                Member.status != MemberStatus.CLOSED.value,
+                Member.level_since <= started_before,
+            )
+            .order_by(Member.id)
+            .limit(limit)
+        )
+        if after is not None:
+            statement = statement.where(Member.id > after)
+        return list(session.execute(statement).scalars())
+
+    return page
+
+
+def _consumed_since(uow: UnitOfWork, member_id: str, since: datetime, until: datetime) -> Money:
+    refunded = Checkout.refunded_principal_fen + Checkout.refunded_bonus_fen + Checkout.refunded_other_fen
+    total = uow.session.execute(
+        select(func.coalesce(func.sum(Checkout.payable_fen - refunded), 0)).where(
+            Checkout.member_id == member_id, Checkout.created_at >= since, Checkout.created_at < until
+        )
+    ).scalar_one()
+    return Money(int(total))
+
+
+def review_levels(container: Container, business_date: date, progress: JobProgress) -> JobResult:
+    """Keep or lower (by one) the level of members whose review period has ended."""
+    result = JobResult()
+    program = container.program
+    if program.level_policy.downgrade_after_months is None:
+        return result
+    period_end = min(end_of_day(business_date, program.business_timezone), container.clock.now())
+    for member_ids in keyset_batches(container, _reviewable(program, period_end)):
+        with container.database.write() as uow:
+            for member_id in member_ids:
+                outcome = _review_member(uow, container, program, member_id, period_end)
+                if outcome:
+                    result.add(outcome)
+        progress.advance(len(member_ids))
+    return result
+
+
+def _review_member(
+    uow: UnitOfWork, container: Container, program: Program, member_id: str, period_end: datetime
+) -> str | None:
+    member = lock_member(uow, member_id)
+    anchor = member.level_since or member.registered_at
+    months = program.level_policy.downgrade_after_months or 0
+    facts = ReviewFacts(member.level_code, anchor, _consumed_since(uow, member.id, anchor, period_end))
+    verdict = review(program, facts, period_end)
+    if verdict is None:
+        return None  # another run already moved the clock
+    if verdict == "kept":
+        member.level_since = add_months(anchor, months)
+        return "kept"
+    assert isinstance(verdict, LevelChange)
+    now = container.clock.now()
+    accounts = ledger.load_member_accounts(uow.session, member.id)
+    apply_level_change(uow, program, member, accounts, verdict, None, now)
+    recharge_offset, consume_offset = offsets_after_downgrade(program, verdict.to_rank, standing(member))
+    member.level_recharge_offset_fen = recharge_offset.fen
+    member.level_consume_offset_fen = consume_offset.fen
+    member.updated_at = now
+    return "lowered"
+
+
+# ---------------------------------------------------------------- birthday gifts
+
+
+def _birthdays(business_date: date):  # type: ignore[no-untyped-def]
+    """Members whose birthday is `business_date` (29 February birthdays on 28 February in other years)."""
+    days = [(business_date.month, business_date.day)]
+    if (business_date.month, business_date.day) == (2, 28) and birthday_in_year(
+        date(2000, 2, 29), business_date.year
+    ) == business_date:
+        days.append((2, 29))
+
+    def page(session: Session, after: str | None, limit: int) -> Sequence[str]:
+        day_match = [
+            (extract("month", Member.birthday) == month) & (extract("day", Member.birthday) == day)
+            for month, day in days
+        ]
+        condition = day_match[0] if len(day_match) == 1 else day_match[0] | day_match[1]
+        statement = (
+            select(Member.id)
+            .where(Member.birthday.is_not(None), Member.status == MemberStatus.ACTIVE.value, condition)
+            .order_by(Member.id)
+            .limit(limit)
+        )
+        if after is not None:
+            statement = statement.where(Member.id > after)
+        return list(session.execute(statement).scalars())
+
+    return page
+
+
+def give_birthday_gifts(container: Container, business_date: date, progress: JobProgress) -> JobResult:
+    """Give each member their level's birthday points on their birthday, once a year."""
+    result = JobResult()
+    program = container.program
+    if not any(level.birthday_gift_points for level in program.levels):
+        return result
+    for member_ids in keyset_batches(container, _birthdays(business_date)):
+        with container.database.write() as uow:
+            for member_id in member_ids:
+                gift = _gift(uow, container, program, member_id, business_date)
+                if gift:
+                    result.add("members")
+                    result.add("points", gift)
+        progress.advance(len(member_ids))
+    return result
+
+
+def _gift(uow: UnitOfWork, container: Container, program: Program, member_id: str, business_date: date) -> int:
+    member = lock_member(uow, member_id)
+    gift_points = program.level(member.level_code).birthday_gift_points
+    if gift_points == 0:
+        return 0
+    now = container.clock.now()
+    # The once-a-year guard and the gift commit together, so a rerun gives nothing more.
+    if not outbox.enqueue_once(
+        uow,
+        member_id=member.id,
+        occasion=f"birthday_gift:{business_date.year}",
+        topic="birthday_gift",
+        payload={"points": gift_points, "level": member.level_code},
+        now=now,
+    ):
+        return 0
+    accounts = ledger.load_member_accounts(uow.session, member.id)
+    entries = points.award(uow, program, accounts, member.id, gift_points, now, EntryReason.BIRTHDAY_GIFT)
+    ledger.record(
+        uow,
+        kind="birthday_gift",
+        entries=entries,
+        now=now,
+        member_id=member.id,
+        store_id=None,
+        order_no=None,
+        program_version=program.version,
+        memo=f"birthday {business_date.year}",
+    )
+    member.points_lifetime += gift_points
+    return gift_points
+
+
+register_daily_job("level_review", review_levels)
+register_daily_job("birthday_gifts", give_birthday_gifts)

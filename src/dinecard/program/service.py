@@ -1,0 +1,107 @@
+"""Reading and changing the programme: versions with effective times, cached per process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from dinecard.platform.db import Database, UnitOfWork
+from dinecard.program.domain import Program
+from dinecard.program.models import ProgramVersion
+
+# New versions reach other processes within this many seconds; effective times are exact.
+CACHE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    effective_at: datetime
+    created_at: datetime
+    created_by: str | None
+    note: str | None
+    name: str
+
+
+class ProgramSource:
+    """The programme in force at a moment: the latest version whose effective time has come."""
+
+    def __init__(self, database: Database, fallback: Program) -> None:
+        self.database = database
+        # Version 0, the built-in default, is in force until HQ saves a first version.
+        self.fallback = fallback
+        self._lock = threading.Lock()
+        self._versions: list[tuple[datetime, Program]] = []
+        self._loaded_at = -1e9
+
+    def at(self, moment: datetime) -> Program:
+        versions = self._current_versions()
+        chosen = self.fallback
+        for effective_at, program in versions:
+            if effective_at <= moment:
+                chosen = program
+        return chosen
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = -1e9
+
+    def _current_versions(self) -> list[tuple[datetime, Program]]:
+        with self._lock:
+            if time.monotonic() - self._loaded_at < CACHE_SECONDS:
+                return self._versions
+        with self.database.read() as session:
+            rows = session.execute(
+                select(ProgramVersion.effective_at, ProgramVersion.version, ProgramVersion.document).order_by(
+                    ProgramVersion.effective_at, ProgramVersion.version
+                )
+            ).all()
+        versions = [
+            (effective_at, Program.model_validate({**document, "version": version}))
+            for effective_at, version, document in rows
+        ]
+        with self._lock:
+            self._versions = versions
+            self._loaded_at = time.monotonic()
+        return versions
+
+
+def save_version(
+    uow: UnitOfWork, program: Program, effective_at: datetime, now: datetime, created_by: str | None, note: str | None
+) -> Program:
+    """Store a new version (numbered after the last one) and return it with its number."""
+    last = uow.session.execute(select(func.max(ProgramVersion.version))).scalar_one_or_none() or 0
+    version = last + 1
+    document = program.model_dump(mode="json", exclude={"version"})
+    uow.session.add(
+        ProgramVersion(
+            version=version,
+            document=document,
+            # A change never reaches back: what was priced stays priced by the version it used.
+            effective_at=max(effective_at, now),
+            created_at=now,
+            created_by=created_by,
+            note=note,
+        )
+    )
+    return program.model_copy(update={"version": version})
+
+
+def list_versions(database: Database) -> list[VersionInfo]:
+    with database.read() as session:
+        rows = session.execute(select(ProgramVersion).order_by(ProgramVersion.version.desc())).scalars().all()
+        return [
+            VersionInfo(
+                row.version,
+                row.effective_at,
+                row.created_at,
+                row.created_by,
+                row.note,
+                str(row.document.get("name", "")),
+            )
+            for row in rows
+        ]
