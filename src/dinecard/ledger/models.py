@@ -20,6 +20,8 @@ class Account(Base):
         CheckConstraint("kind <> 'member_pending_bonus' OR balance >= 0", name="pending_bonus_not_negative"),
         CheckConstraint("kind <> 'member_points_debt' OR balance <= 0", name="debt_not_positive"),
         Index("ix_ledger_accounts_member_kind", "member_id", "kind"),
+        # The daily expiry and reminder jobs look lots up by when they expire.
+        Index("ix_ledger_accounts_kind_expires_at", "kind", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -8,11 +8,11 @@ per period however long they stayed away.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import extract, func, select
+from sqlalchemy import extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from dinecard.ledger import service as ledger
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from dinecard.platform.container import Container
 
 
-def _reviewable(program: Program, period_end: datetime):  # type: ignore[no-untyped-def]
+def _reviewable(program: Program, period_end: datetime) -> Callable[[Session, str | None, int], Sequence[str]]:
     """Members above the entry level whose level clock started at least one period before `period_end`."""
     months = program.level_policy.downgrade_after_months or 0
     started_before = add_months(period_end, -months)
@@ -112,20 +112,20 @@ def _review_member(
 # ---------------------------------------------------------------- birthday gifts
 
 
-def _birthdays(business_date: date):  # type: ignore[no-untyped-def]
-    """Members whose birthday is `business_date` (29 February birthdays on 28 February in other years)."""
-    days = [(business_date.month, business_date.day)]
-    if (business_date.month, business_date.day) == (2, 28) and birthday_in_year(
-        date(2000, 2, 29), business_date.year
-    ) == business_date:
-        days.append((2, 29))
+# A worker that was down on a birthday still gives the gift within this many days.
+BIRTHDAY_CATCH_UP_DAYS = 7
+
+
+def _birthdays(business_date: date) -> Callable[[Session, str | None, int], Sequence[str]]:
+    """Members whose birthday fell in the last week up to `business_date` (29 February counts as 28 February)."""
+    days = {(business_date - timedelta(days=back)) for back in range(BIRTHDAY_CATCH_UP_DAYS)}
+    month_days = {(day.month, day.day) for day in days}
+    if any(birthday_in_year(date(2000, 2, 29), day.year) == day for day in days):
+        month_days.add((2, 29))
 
     def page(session: Session, after: str | None, limit: int) -> Sequence[str]:
-        day_match = [
-            (extract("month", Member.birthday) == month) & (extract("day", Member.birthday) == day)
-            for month, day in days
-        ]
-        condition = day_match[0] if len(day_match) == 1 else day_match[0] | day_match[1]
+        month_of, day_of = extract("month", Member.birthday), extract("day", Member.birthday)
+        condition = or_(*[(month_of == month) & (day_of == day) for month, day in sorted(month_days)])
         statement = (
             select(Member.id)
             .where(Member.birthday.is_not(None), Member.status == MemberStatus.ACTIVE.value, condition)
@@ -156,6 +156,13 @@ def give_birthday_gifts(container: Container, business_date: date, progress: Job
     return result
 
 
+def _celebrated_year(birthday: date | None, business_date: date) -> int:
+    """The year of the latest birthday on or before `business_date` (a late gift counts for that year)."""
+    assert birthday is not None
+    this_year = birthday_in_year(birthday, business_date.year)
+    return business_date.year if this_year <= business_date else business_date.year - 1
+
+
 def _gift(uow: UnitOfWork, container: Container, program: Program, member_id: str, business_date: date) -> int:
     member = lock_member(uow, member_id)
     gift_points = program.level(member.level_code).birthday_gift_points
@@ -166,7 +173,7 @@ def _gift(uow: UnitOfWork, container: Container, program: Program, member_id: st
     if not outbox.enqueue_once(
         uow,
         member_id=member.id,
-        occasion=f"birthday_gift:{business_date.year}",
+        occasion=f"birthday_gift:{_celebrated_year(member.birthday, business_date)}",
         topic="birthday_gift",
         payload={"points": gift_points, "level": member.level_code},
         now=now,

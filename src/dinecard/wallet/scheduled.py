@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from dinecard.platform.container import Container
 
 
-def _open_release_owners(business_date: date):  # type: ignore[no-untyped-def]
+def _open_release_owners(business_date: date) -> Callable[[Session, str | None, int], Sequence[str]]:
     def page(session: Session, after: str | None, limit: int) -> Sequence[str]:
         statement = (
             select(BonusRelease.member_id)
