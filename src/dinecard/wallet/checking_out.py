@@ -1,0 +1,263 @@
+"""Checkout and its quote: promotions, discount, points, balance, other tender (R-PAY-2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from math import gcd
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dinecard.ledger import service as ledger
+from dinecard.ledger.domain import AccountKind, EntryReason
+from dinecard.ledger.service import MemberAccounts
+from dinecard.levels.domain import upgrade_after
+from dinecard.levels.service import apply_level_change
+from dinecard.levels.service import standing as standing_of
+from dinecard.members.domain import ensure_can_spend
+from dinecard.members.models import Member
+from dinecard.members.service import lock_member
+from dinecard.platform.db import UnitOfWork
+from dinecard.points import service as points
+from dinecard.points.domain import usable_points
+from dinecard.program.domain import LevelRule, Program, fraction
+from dinecard.shared import errors
+from dinecard.shared.errors import DomainError
+from dinecard.shared.ids import new_order_no
+from dinecard.shared.money import Money
+from dinecard.shared.rounding import floor_points
+from dinecard.stores.models import Store
+from dinecard.wallet.common import FEN, MemberAfter, PaymentMethod, member_after, money_entries, notify, require_store
+from dinecard.wallet.domain import (
+    Balance,
+    BillLine,
+    CheckoutPricing,
+    CheckoutRequest,
+    Discount,
+    MemberFacts,
+    price_checkout,
+)
+from dinecard.wallet.models import Checkout
+
+# ---------------------------------------------------------------- checkout
+
+
+@dataclass(frozen=True)
+class LineItem:
+    dish_id: str | None
+    name: str
+    quantity: int
+    unit_price: Money
+
+    @property
+    def total(self) -> Money:
+        return Money(self.unit_price.fen * self.quantity)
+
+
+@dataclass(frozen=True)
+class CheckoutCommand:
+    member_id: str
+    store_id: str
+    bill_total: Money
+    items: tuple[LineItem, ...] = ()
+    use_points: int = 0
+    pay_with_balance: bool = True
+    balance_only: bool = False
+    other_tender_method: PaymentMethod = PaymentMethod.OTHER
+
+
+@dataclass(frozen=True)
+class CheckoutQuote:
+    pricing: CheckoutPricing
+    level: LevelRule
+    points_usable_now: int
+    max_points_usable: int
+    principal_after: Money
+    bonus_after: Money
+    points_after: int
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    order_no: str
+    bill_total: Money
+    discount: Money
+    payable: Money
+    points_used: int
+    points_deduction: Money
+    paid_principal: Money
+    paid_bonus: Money
+    due_other_tender: Money
+    points_earned: int
+    upgrade_gift_points: int
+    member: MemberAfter
+    discounts: tuple[Discount, ...] = ()
+    points_multiplier: Fraction = Fraction(1)
+
+
+def _price(
+    program: Program, member: Member, accounts: MemberAccounts, command: CheckoutCommand, now: datetime
+) -> CheckoutPricing:
+    if command.items and sum((item.total for item in command.items), Money.zero()) != command.bill_total:
+        raise DomainError(errors.ITEMS_TOTAL_MISMATCH)
+    request = CheckoutRequest(
+        bill_total=command.bill_total,
+        use_points=command.use_points,
+        pay_with_balance=command.pay_with_balance,
+        balance_only=command.balance_only,
+        lines=tuple(BillLine(item.dish_id, item.quantity, item.unit_price) for item in command.items),
+        moment=now,
+        store_id=command.store_id,
+    )
+    return price_checkout(
+        program,
+        program.level(member.level_code),
+        request,
+        Balance(Money(accounts.principal), Money(accounts.bonus)),
+        usable_points(accounts.lots, accounts.debt, now),
+        MemberFacts(birthday=member.birthday, registered_at=member.registered_at),
+    )
+
+
+def quote(session: Session, program: Program, command: CheckoutCommand, now: datetime) -> CheckoutQuote:
+    """What a checkout would cost and earn, changing nothing (the points calculator, R-PTS-6)."""
+    member = session.get(Member, command.member_id)
+    if member is None:
+        raise DomainError(errors.MEMBER_NOT_FOUND)
+    if session.execute(select(Store.id).where(Store.id == command.store_id)).first() is None:
+        raise DomainError(errors.STORE_NOT_FOUND)
+    accounts = ledger.load_member_accounts(session, member.id)
+    pricing = _price(program, member, accounts, command, now)
+    usable = usable_points(accounts.lots, accounts.debt, now)
+    return CheckoutQuote(
+        pricing=pricing,
+        level=program.level(member.level_code),
+        points_usable_now=usable,
+        max_points_usable=_max_usable_points(program, pricing, usable),
+        principal_after=Money(accounts.principal) - pricing.paid_principal,
+        bonus_after=Money(accounts.bonus) - pricing.paid_bonus,
+        points_after=usable - pricing.points_used + pricing.points_earned,
+    )
+
+
+def _max_usable_points(program: Program, pricing: CheckoutPricing, usable: int) -> int:
+    """The most points this bill accepts (for the till's "use all points" button)."""
+    redemption = program.points.redemption
+    discounted = pricing.payable + pricing.points_deduction
+    limit_fen = floor_points(Fraction(discounted.fen) * fraction(redemption.max_share))
+    by_bill = limit_fen * redemption.points_per_yuan // 100
+    best = min(by_bill, max(usable, 0))
+    # Only whole-fen amounts of points can be used.
+    step = redemption.points_per_yuan // gcd(redemption.points_per_yuan, 100)
+    best -= best % step
+    return best if best >= redemption.min_points else 0
+
+
+def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: datetime) -> CheckoutResult:
+    """Promotions, discount, points, balance, other tender (R-PAY-2); points earned on what is paid."""
+    member = lock_member(uow, command.member_id)
+    spends = command.pay_with_balance or command.balance_only or command.use_points > 0
+    ensure_can_spend(member.status, spends)
+    require_store(uow, command.store_id)
+    accounts = ledger.load_member_accounts(uow.session, member.id)
+    level = program.level(member.level_code)
+    pricing = _price(program, member, accounts, command, now)
+    order_no = new_order_no("C")
+    store = command.store_id
+    principal, bonus, other = pricing.paid_principal.fen, pricing.paid_bonus.fen, pricing.due_other_tender.fen
+    entries = money_entries(uow, accounts, -principal, -bonus, EntryReason.PAYMENT)
+    entries += [
+        ledger.counter_entry(
+            uow, AccountKind.CONSUMPTION, FEN, principal, EntryReason.PAYMENT, now, store, "principal"
+        ),
+        ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, bonus, EntryReason.PAYMENT, now, store, "bonus"),
+    ]
+    if other:
+        entries += [
+            ledger.counter_entry(
+                uow, AccountKind.TENDER, FEN, -other, EntryReason.PAYMENT, now, store, command.other_tender_method.value
+            ),
+            ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, other, EntryReason.PAYMENT, now, store, "other"),
+        ]
+    entries += points.spend(uow, accounts, pricing.points_used, now, store)
+    entries += points.award(uow, program, accounts, member.id, pricing.points_earned, now, EntryReason.PURCHASE, store)
+    member.cumulative_consume_fen += pricing.payable.fen
+    member.checkout_count += 1
+    member.last_consumed_at = now
+    gift_points = 0
+    change = upgrade_after(program, member.level_code, standing_of(member), "consumption")
+    if change is not None:
+        gift_entries, gift_points = apply_level_change(uow, program, member, accounts, change, order_no, now, store)
+        entries += gift_entries
+    member.points_lifetime += pricing.points_earned + gift_points
+    member.updated_at = now
+    transaction_id = ledger.record(
+        uow,
+        kind="checkout",
+        entries=entries,
+        now=now,
+        member_id=member.id,
+        store_id=store,
+        order_no=order_no,
+        program_version=program.version,
+    )
+    uow.session.add(
+        Checkout(
+            order_no=order_no,
+            member_id=member.id,
+            store_id=store,
+            bill_total_fen=pricing.bill_total.fen,
+            discount_fen=pricing.discount.fen,
+            points_used=pricing.points_used,
+            points_deduction_fen=pricing.points_deduction.fen,
+            payable_fen=pricing.payable.fen,
+            paid_principal_fen=principal,
+            paid_bonus_fen=bonus,
+            other_tender_fen=other,
+            other_tender_method=command.other_tender_method.value if other else None,
+            points_earned=pricing.points_earned,
+            level_code=level.code,
+            discounts=[{"kind": d.kind, "amount_fen": d.amount.fen} for d in pricing.discounts] or None,
+            items=[
+                {"dish_id": i.dish_id, "name": i.name, "quantity": i.quantity, "unit_price_fen": i.unit_price.fen}
+                for i in command.items
+            ]
+            or None,
+            refunded_principal_fen=0,
+            refunded_bonus_fen=0,
+            refunded_other_fen=0,
+            points_earned_reversed=0,
+            points_used_restored=0,
+            program_version=program.version,
+            journal_transaction_id=transaction_id,
+            created_at=now,
+        )
+    )
+    result = CheckoutResult(
+        order_no=order_no,
+        bill_total=pricing.bill_total,
+        discount=pricing.discount,
+        payable=pricing.payable,
+        points_used=pricing.points_used,
+        points_deduction=pricing.points_deduction,
+        paid_principal=pricing.paid_principal,
+        paid_bonus=pricing.paid_bonus,
+        due_other_tender=pricing.due_other_tender,
+        points_earned=pricing.points_earned,
+        upgrade_gift_points=gift_points,
+        member=member_after(program, member, accounts, now),
+        discounts=pricing.discounts,
+        points_multiplier=pricing.points_multiplier,
+    )
+    notify(
+        uow,
+        member.id,
+        "checkout_completed",
+        order_no,
+        result.member,
+        now,
+        {"payable": pricing.payable.yuan(), "points_earned": pricing.points_earned, "points_used": pricing.points_used},
+    )
+    return result

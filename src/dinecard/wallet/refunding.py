@@ -1,0 +1,365 @@
+"""Refunds of a checkout (whole or part) or of a recharge, named by the order number."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from dinecard.ledger import service as ledger
+from dinecard.ledger.domain import AccountKind, Entry, EntryReason
+from dinecard.ledger.models import Account, Posting
+from dinecard.ledger.service import MemberAccounts
+from dinecard.levels.domain import regrade_after_recharge_refund
+from dinecard.levels.service import apply_level_change
+from dinecard.levels.service import standing as standing_of
+from dinecard.members.domain import ensure_open
+from dinecard.members.models import Member
+from dinecard.members.service import lock_member
+from dinecard.platform.db import UnitOfWork
+from dinecard.points import service as points
+from dinecard.points.domain import Lot
+from dinecard.program.domain import Program
+from dinecard.shared import errors
+from dinecard.shared.errors import DomainError
+from dinecard.shared.ids import new_order_no
+from dinecard.shared.money import Money
+from dinecard.wallet.common import FEN, MemberAfter, PaymentMethod, member_after, money_entries, notify
+from dinecard.wallet.domain import (
+    Balance,
+    CheckoutPaid,
+    RechargePaid,
+    allocate_checkout_refund,
+    allocate_recharge_refund,
+)
+from dinecard.wallet.models import BonusRelease, Checkout, Recharge, Refund
+
+# ---------------------------------------------------------------- refunds
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    order_no: str
+    original_order_no: str
+    kind: str
+    amount: Money
+    principal: Money
+    bonus: Money
+    other_tender: Money
+    bonus_forfeited: Money
+    points_taken_back: int
+    points_restored: int
+    member: MemberAfter
+    paid_back_method: str | None = None  # how the money handed back to the customer is paid
+
+
+def refund(
+    uow: UnitOfWork, program: Program, order_no: str, amount: Money | None, now: datetime, reason: str | None = None
+) -> RefundResult:
+    """Refund a checkout (whole or part) or a recharge, named by its order number."""
+    model: type[Checkout] | type[Recharge]
+    if order_no.startswith("C"):
+        model = Checkout
+    elif order_no.startswith("R"):
+        model = Recharge
+    elif order_no.startswith("F"):
+        raise DomainError(errors.ORDER_NOT_REFUNDABLE)
+    else:
+        raise DomainError(errors.ORDER_NOT_FOUND)
+    member_id = uow.session.execute(select(model.member_id).where(model.order_no == order_no)).scalar_one_or_none()
+    if member_id is None:
+        raise DomainError(errors.ORDER_NOT_FOUND)
+    member = lock_member(uow, member_id)
+    ensure_open(member.status)
+    # Read the order only now, under the member's lock, so earlier refunds are all visible.
+    order = uow.session.execute(
+        select(model).where(model.order_no == order_no).execution_options(populate_existing=True)
+    ).scalar_one()
+    accounts = ledger.load_member_accounts(uow.session, member.id)
+    if isinstance(order, Checkout):
+        return _refund_checkout(uow, program, member, accounts, order, amount, now, reason)
+    assert isinstance(order, Recharge)
+    return _refund_recharge(uow, program, member, accounts, order, amount, now, reason)
+
+
+def _spent_lots(uow: UnitOfWork, journal_transaction_id: int) -> list[Lot]:
+    rows = uow.session.execute(
+        select(Posting.account_id, Posting.amount, Account.expires_at)
+        .join(Account, Account.id == Posting.account_id)
+        .where(
+            Posting.transaction_id == journal_transaction_id,
+            Posting.reason == EntryReason.REDEEM.value,
+            Account.kind == AccountKind.MEMBER_POINTS_LOT.value,
+        )
+    ).all()
+    return [Lot(account_id, -amount, expires_at) for account_id, amount, expires_at in rows]
+
+
+def _refund_checkout(
+    uow: UnitOfWork,
+    program: Program,
+    member: Member,
+    accounts: MemberAccounts,
+    order: Checkout,
+    amount: Money | None,
+    now: datetime,
+    reason: str | None,
+) -> RefundResult:
+    allocation = allocate_checkout_refund(
+        CheckoutPaid(
+            payable=Money(order.payable_fen),
+            principal=Money(order.paid_principal_fen),
+            bonus=Money(order.paid_bonus_fen),
+            other_tender=Money(order.other_tender_fen),
+            points_earned=order.points_earned,
+            points_used=order.points_used,
+            refunded_principal=Money(order.refunded_principal_fen),
+            refunded_bonus=Money(order.refunded_bonus_fen),
+            refunded_other=Money(order.refunded_other_fen),
+            points_earned_reversed=order.points_earned_reversed,
+            points_used_restored=order.points_used_restored,
+        ),
+        amount,
+    )
+    store = order.store_id
+    principal, bonus, other = allocation.principal.fen, allocation.bonus.fen, allocation.other_tender.fen
+    entries = money_entries(uow, accounts, principal, bonus, EntryReason.REFUND)
+    entries += [
+        ledger.counter_entry(
+            uow, AccountKind.CONSUMPTION, FEN, -principal, EntryReason.REFUND, now, store, "principal"
+        ),
+        ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, -bonus, EntryReason.REFUND, now, store, "bonus"),
+    ]
+    if other:
+        entries += [
+            ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, -other, EntryReason.REFUND, now, store, "other"),
+            ledger.counter_entry(
+                uow,
+                AccountKind.TENDER,
+                FEN,
+                other,
+                EntryReason.REFUND,
+                now,
+                store,
+                order.other_tender_method or PaymentMethod.OTHER.value,
+            ),
+        ]
+    # Give used points back before taking earned ones, so a take-back can draw on them.
+    entries += points.restore(
+        uow,
+        program,
+        accounts,
+        member.id,
+        _spent_lots(uow, order.journal_transaction_id),
+        order.points_used_restored,
+        allocation.points_used_restored,
+        now,
+        store,
+    )
+    entries += points.take_back(
+        uow, accounts, allocation.points_earned_reversed, now, EntryReason.REFUND_REVERSAL, store
+    )
+    order.refunded_principal_fen += principal
+    order.refunded_bonus_fen += bonus
+    order.refunded_other_fen += other
+    order.points_earned_reversed += allocation.points_earned_reversed
+    order.points_used_restored += allocation.points_used_restored
+    member.cumulative_consume_fen -= allocation.amount.fen
+    member.points_lifetime -= allocation.points_earned_reversed
+    member.updated_at = now
+    return _record_refund(
+        uow,
+        program,
+        member,
+        accounts,
+        order.order_no,
+        "checkout_refund",
+        store,
+        entries,
+        now,
+        reason,
+        amount=allocation.amount,
+        principal=allocation.principal,
+        bonus=allocation.bonus,
+        other=allocation.other_tender,
+        bonus_forfeited=Money.zero(),
+        points_taken_back=allocation.points_earned_reversed,
+        points_restored=allocation.points_used_restored,
+        paid_back_method=order.other_tender_method if allocation.other_tender.fen else None,
+    )
+
+
+def _refund_recharge(
+    uow: UnitOfWork,
+    program: Program,
+    member: Member,
+    accounts: MemberAccounts,
+    order: Recharge,
+    amount: Money | None,
+    now: datetime,
+    reason: str | None,
+) -> RefundResult:
+    allocation = allocate_recharge_refund(
+        RechargePaid(
+            principal=Money(order.amount_fen),
+            bonus=Money(order.bonus_fen),
+            points=order.points_awarded,
+            refunded_principal=Money(order.refunded_principal_fen),
+            bonus_forfeited=Money(order.bonus_forfeited_fen),
+            points_taken_back=order.points_taken_back,
+        ),
+        Balance(Money(accounts.principal), Money(accounts.bonus)),
+        amount,
+    )
+    store = order.store_id
+    principal, forfeited = allocation.principal.fen, allocation.bonus_forfeited.fen
+    entries = money_entries(uow, accounts, -principal, 0, EntryReason.REFUND)
+    entries += money_entries(uow, accounts, 0, -forfeited, EntryReason.BONUS_FORFEIT)
+    entries += [
+        ledger.counter_entry(
+            uow, AccountKind.TENDER, FEN, principal, EntryReason.REFUND, now, store, order.payment_method
+        ),
+        ledger.counter_entry(uow, AccountKind.BONUS_GRANT, FEN, forfeited, EntryReason.BONUS_FORFEIT, now),
+    ]
+    entries += points.take_back(uow, accounts, allocation.points_taken_back, now, EntryReason.REFUND_REVERSAL, store)
+    # A refunded recharge no longer earns the instalments still to come (R-RCH-6).
+    cancelled = _cancel_releases(uow, order, now)
+    if cancelled:
+        assert accounts.pending_bonus_id is not None, "a scheduled release implies a pending-bonus account"
+        cancel_entries = [
+            Entry(
+                accounts.pending_bonus_id, AccountKind.MEMBER_PENDING_BONUS, -cancelled, FEN, EntryReason.BONUS_FORFEIT
+            ),
+            ledger.counter_entry(uow, AccountKind.BONUS_GRANT, FEN, cancelled, EntryReason.BONUS_FORFEIT, now),
+        ]
+        ledger.apply_to_snapshot(accounts, cancel_entries)
+        entries += cancel_entries
+    order.refunded_principal_fen += principal
+    order.bonus_forfeited_fen += forfeited + cancelled
+    order.points_taken_back += allocation.points_taken_back
+    member.cumulative_recharge_fen -= principal
+    member.points_lifetime -= allocation.points_taken_back
+    member.updated_at = now
+    change = regrade_after_recharge_refund(program, member.level_code, standing_of(member))
+    refund_order_no = new_order_no("F")
+    if change is not None:
+        apply_level_change(uow, program, member, accounts, change, refund_order_no, now, store)
+    return _record_refund(
+        uow,
+        program,
+        member,
+        accounts,
+        order.order_no,
+        "recharge_refund",
+        store,
+        entries,
+        now,
+        reason,
+        amount=allocation.principal,
+        principal=allocation.principal,
+        bonus=Money.zero(),
+        other=Money.zero(),
+        bonus_forfeited=allocation.bonus_forfeited,
+        points_taken_back=allocation.points_taken_back,
+        points_restored=0,
+        refund_order_no=refund_order_no,
+        paid_back_method=order.payment_method,
+    )
+
+
+def _cancel_releases(uow: UnitOfWork, order: Recharge, now: datetime) -> int:
+    """Cancel the recharge's unreleased instalments; returns the fen they held."""
+    open_releases = (
+        uow.session.execute(
+            select(BonusRelease).where(
+                BonusRelease.recharge_id == order.id,
+                BonusRelease.released_at.is_(None),
+                BonusRelease.cancelled_at.is_(None),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for release in open_releases:
+        release.cancelled_at = now
+    return sum(release.amount_fen for release in open_releases)
+
+
+def _record_refund(
+    uow: UnitOfWork,
+    program: Program,
+    member: Member,
+    accounts: MemberAccounts,
+    original_order_no: str,
+    kind: str,
+    store_id: str,
+    entries: list[Entry],
+    now: datetime,
+    reason: str | None,
+    *,
+    amount: Money,
+    principal: Money,
+    bonus: Money,
+    other: Money,
+    bonus_forfeited: Money,
+    points_taken_back: int,
+    points_restored: int,
+    refund_order_no: str | None = None,
+    paid_back_method: str | None = None,
+) -> RefundResult:
+    order_no = refund_order_no or new_order_no("F")
+    transaction_id = ledger.record(
+        uow,
+        kind=kind,
+        entries=entries,
+        now=now,
+        member_id=member.id,
+        store_id=store_id,
+        order_no=order_no,
+        program_version=program.version,
+        memo=f"refund of {original_order_no}",
+    )
+    uow.session.add(
+        Refund(
+            order_no=order_no,
+            original_order_no=original_order_no,
+            kind=kind,
+            member_id=member.id,
+            store_id=store_id,
+            amount_fen=amount.fen,
+            principal_fen=principal.fen,
+            bonus_fen=bonus.fen,
+            other_tender_fen=other.fen,
+            bonus_forfeited_fen=bonus_forfeited.fen,
+            points_taken_back=points_taken_back,
+            points_restored=points_restored,
+            reason=reason,
+            journal_transaction_id=transaction_id,
+            created_at=now,
+        )
+    )
+    result = RefundResult(
+        order_no=order_no,
+        original_order_no=original_order_no,
+        kind=kind,
+        amount=amount,
+        principal=principal,
+        bonus=bonus,
+        other_tender=other,
+        bonus_forfeited=bonus_forfeited,
+        points_taken_back=points_taken_back,
+        points_restored=points_restored,
+        member=member_after(program, member, accounts, now),
+        paid_back_method=paid_back_method,
+    )
+    notify(
+        uow,
+        member.id,
+        "refund_completed",
+        order_no,
+        result.member,
+        now,
+        {"original_order_no": original_order_no, "amount": amount.yuan()},
+    )
+    return result
