@@ -262,7 +262,10 @@ def test_the_first_level_may_not_have_a_threshold(field: str, value: str) -> Non
 def test_level_recharge_thresholds_must_increase(gold_threshold: str) -> None:
     document = _document()
     document["levels"][2]["min_recharge"] = gold_threshold
-    assert _refusal(document) == ("levels", "Value error, level 'gold': min_recharge must be higher than the level below")
+    assert _refusal(document) == (
+        "levels",
+        "Value error, level 'gold': min_recharge must be higher than the level below",
+    )
 
 
 def test_level_consumption_thresholds_must_increase_over_the_levels_that_have_one() -> None:
@@ -325,7 +328,10 @@ def test_a_new_member_multiplier_with_days_is_accepted() -> None:
 def test_a_window_multiplier_needs_both_ends_of_its_window(window: dict[str, str]) -> None:
     document = _document()
     document["points"]["multipliers"] = [{"code": "week", "kind": "window", "multiplier": "3", **window}]
-    assert _refusal(document) == ("points.multipliers.0", "Value error, a window multiplier needs starts_at and ends_at")
+    assert _refusal(document) == (
+        "points.multipliers.0",
+        "Value error, a window multiplier needs starts_at and ends_at",
+    )
 
 
 def test_a_member_day_multiplier_needs_the_member_day_section() -> None:

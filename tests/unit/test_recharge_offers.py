@@ -3,7 +3,7 @@ deferred bonus (R-RCH-6), package-only and per-yuan points (R-RCH-2, R-RCH-3), p
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -144,8 +144,8 @@ def test_without_a_campaign_standing_only_the_tier_applies() -> None:
         (MID_NOVEMBER, True),
         (ENDS_AT - ONE_MICROSECOND, True),  # the campaign's last instant
         (ENDS_AT, False),  # ends_at is exclusive
-        (datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc), False),  # the same instant as ENDS_AT, in UTC
-        (datetime(2026, 11, 30, 15, 59, 59, 999999, tzinfo=timezone.utc), True),
+        (datetime(2026, 11, 30, 16, 0, tzinfo=UTC), False),  # the same instant as ENDS_AT, in UTC
+        (datetime(2026, 11, 30, 15, 59, 59, 999999, tzinfo=UTC), True),
     ],
 )
 def test_a_campaign_runs_from_its_start_to_just_before_its_end(moment: datetime, active: bool) -> None:

@@ -94,8 +94,10 @@ def offsets_after_downgrade(program: Program, to_rank: int, standing: Standing) 
     level = program.levels[to_rank]
     recharge_floor = level.min_recharge or Money(0)
     consume_floor = level.min_consume or Money(0)
-    recharge_offset = max(standing.cumulative_recharge - recharge_floor, Money(0))
-    consume_offset = max(standing.cumulative_consume - consume_floor, Money(0))
+    # Offsets may be negative: a member who held the higher level by one path stands exactly at
+    # the new level's threshold on the other path too, so the new level is what they earn.
+    recharge_offset = standing.cumulative_recharge - recharge_floor
+    consume_offset = standing.cumulative_consume - consume_floor
     return recharge_offset, consume_offset
 
 

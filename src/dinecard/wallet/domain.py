@@ -276,13 +276,14 @@ def campaign_multiplier(
     today = occasions(program, facts, moment, store_id)
     active: list[Fraction] = []
     for rule in program.points.multipliers:
-        if moment is None or not rule.covers(store_id):
+        # Every kind honours its optional window and pilot stores, not only `window` multipliers.
+        if moment is None or not rule.active(moment, store_id):
             continue
         kind = rule.kind
         if (
             (kind is MultiplierKind.BIRTHDAY_MONTH and today.birthday_month)
             or (kind is MultiplierKind.MEMBER_DAY and today.member_day)
-            or (kind is MultiplierKind.WINDOW and rule.active(moment, store_id))
+            or kind is MultiplierKind.WINDOW
             or (kind is MultiplierKind.NEW_MEMBER and _within_days(facts.registered_at, moment, rule.days or 0))
         ):
             active.append(fraction(rule.multiplier))
@@ -372,7 +373,9 @@ def price_checkout(
     rest = request.bill_total - promoted_total
     # 2. The bill discount on the rest: the level's, or the birthday's when that is larger.
     pays_from_balance = request.pay_with_balance or request.balance_only
-    level_applies = program.level_policy.discount_applies is DiscountScope.ALWAYS or pays_from_balance
+    # "Only when paying from balance" needs a balance to pay from: an empty card earns no discount.
+    pays_something_from_balance = pays_from_balance and balance.total.fen > 0
+    level_applies = program.level_policy.discount_applies is DiscountScope.ALWAYS or pays_something_from_balance
     level_discount = rest - rest.times_half_up(level.discount_rate) if level_applies else Money.zero()
     birthday_discount = Money.zero()
     if today.birthday and program.birthday.bill_rate is not None:
