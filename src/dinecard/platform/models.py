@@ -8,13 +8,17 @@ from dinecard.platform.idempotency import IdempotencyRecord
 from dinecard.platform.jobs import JobRun
 from dinecard.platform.outbox import NotificationOnce, OutboxMessage
 from dinecard.program.models import CampaignUsage, ProgramVersion
-from dinecard.security.models import ApiKey
+from dinecard.security.models import ApiKey, Approval, AuditEntry, AuditSeal, RiskEvent, Staff, StaffSession
 from dinecard.stores.models import Store
-from dinecard.wallet.models import BonusRelease, Checkout, Recharge, Refund
+from dinecard.wallet.models import Adjustment, BonusRelease, Checkout, Recharge, Refund
 
 __all__ = [
     "Account",
+    "Adjustment",
     "ApiKey",
+    "Approval",
+    "AuditEntry",
+    "AuditSeal",
     "Base",
     "BonusRelease",
     "CampaignUsage",
@@ -30,5 +34,8 @@ __all__ = [
     "ProgramVersion",
     "Recharge",
     "Refund",
+    "RiskEvent",
+    "Staff",
+    "StaffSession",
     "Store",
 ]

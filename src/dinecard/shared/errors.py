@@ -117,3 +117,4 @@ AMOUNT_NOT_A_PACKAGE = add(
 POINTS_BELOW_MINIMUM = add(
     "points_below_minimum", 422, "积分抵扣未达到最低使用数量", "Fewer points than the minimum that may be used"
 )
+WRONG_STORE = add("wrong_store", 403, "只能在本门店办理此业务", "You may do this only at your own store")
