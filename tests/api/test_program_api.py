@@ -198,11 +198,6 @@ def test_a_change_dated_in_the_past_takes_effect_now_never_before(
         assert row.bonus_fen == 8000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an effective_at without a time zone offset is accepted by ProgramChange and then compared "
-    "with the aware `now` in program/views.py replace() → TypeError → 500 instead of a 422",
-)
 def test_an_effective_time_without_an_offset_is_refused_like_any_other_invalid_field(client: TestClient) -> None:
     response = _put(client, HOTPOT, effective_at="2026-03-03T00:00:00")
 
@@ -305,12 +300,6 @@ def test_a_quote_for_an_unknown_member_is_not_found(client: TestClient, store_id
     assert_problem(response, 404, "member_not_found")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: PUT /program accepts a programme without a level that members hold (tea has no diamond); "
-    "afterwards Program.level('diamond') raises KeyError in members/service.member_view and wallet/service, "
-    "so reading, charging or recharging such a member answers 500",
-)
 def test_a_programme_without_a_level_members_hold_is_refused_or_leaves_them_usable(
     client: TestClient, store_id: str
 ) -> None:

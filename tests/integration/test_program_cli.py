@@ -168,11 +168,6 @@ def test_program_apply_of_an_invalid_file_exits_2_saying_where_and_why(
     assert list_versions(container.database) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `program apply` parses the file with json.loads unguarded (platform/cli.py program_apply), "
-    "so a file that is not JSON ends in a JSONDecodeError traceback (exit 1), not a message and exit 2",
-)
 def test_program_apply_of_a_file_that_is_not_json_exits_2_with_a_message(
     cli: Callable[[datetime], Invoke], tmp_path: Path
 ) -> None:
@@ -207,11 +202,6 @@ def test_program_preset_takes_effect_at_the_time_given_and_never_in_the_past(
     assert container.programs.at(hotpot_from).name == "hotpot"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a naive --effective-at (typer's default formats accept '2026-03-03T00:00:00') is compared with "
-    "the aware now in platform/cli.py _save_program (max(effective_at or now, now)) → TypeError traceback, exit 1",
-)
 def test_program_preset_with_an_effective_time_without_offset_answers_without_a_traceback(
     container: Container, cli: Callable[[datetime], Invoke]
 ) -> None:
@@ -252,7 +242,8 @@ def test_jobs_run_twice_for_a_date_changes_nothing_more(
     before = _counts(container)
     run = cli(datetime(2027, 4, 1, 1, 0, tzinfo=UTC))  # 09:00 in Shanghai
 
-    # when the jobs run for 1 April 2027: the 2000 points expire, diamond drops to gold, gold's 500 birthday points
+    # when the jobs run for 1 April 2027: the 2000 points expire, the birthday gift is diamond's 1000 (gifts run
+    # before the review), then diamond drops to gold
     first = run("jobs", "run", "--as-of", "2027-04-01")
     assert first.exit_code == 0, first.output
     after_first = _counts(container)
@@ -268,4 +259,4 @@ def test_jobs_run_twice_for_a_date_changes_nothing_more(
     assert _counts(container) == after_first
     with container.database.read() as session:
         view = member_view(session, container.cipher, container.program, member_id, container.clock.now())
-    assert (view.level.code, view.points_lifetime) == ("gold", 2500)
+    assert (view.level.code, view.points_lifetime) == ("gold", 3000)  # 2000 from the recharge + 1000 gift

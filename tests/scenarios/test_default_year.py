@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from dinecard.program.presets import DEFAULT
 from dinecard.shared.money import Money
 from tests.scenarios.conftest import Life
@@ -180,12 +178,6 @@ def test_default_birthday_gifts_follow_the_level_once_a_year(life: Life) -> None
     life.assert_reconciles()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a level gained on 31 August is due for review on 30 November (add_months clamps), but "
-    "levels/scheduled._reviewable selects members by level_since <= add_months(period_end, -3) = 30 August, "
-    "so the 30 November run skips the member and the review happens a day late, on 1 December",
-)
 def test_a_level_gained_on_the_31st_is_reviewed_on_the_last_day_of_the_month_three_months_on(life: Life) -> None:
     # given a member who became silver on 31 August and consumed nothing since
     life.at(2026, 5, 1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 from sqlalchemy import select
 
 from dinecard.program.domain import Program
@@ -100,12 +99,6 @@ def test_a_deferred_bonus_arrives_monthly_and_stops_when_the_recharge_is_refunde
     life.assert_reconciles()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a partial refund of a recharge with a deferred bonus forfeits the refunded share of the bonus "
-    "from the balance and also cancels every instalment still to come (wallet/service._refund_recharge calls "
-    "_cancel_releases whatever the amount), so refunding half leaves 16.00 of the 80.00 instead of 40.00",
-)
 def test_refunding_half_of_a_recharge_with_a_deferred_bonus_keeps_half_of_its_bonus(life: Life) -> None:
     # given 500 recharged (bonus 80: 40 now, 5 × 8.00 later) and two instalments received: 56 + 24 pending
     life.at(2026, 3, 2)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from dinecard.program.presets import TEA
 from dinecard.shared.money import Money
 from tests.scenarios.conftest import Life
@@ -140,12 +138,6 @@ def test_a_year_under_the_tea_programme(life: Life) -> None:
     life.assert_reconciles()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: refunding the checkout that earned a consumption level leaves the level: "
-    "wallet/service._refund_checkout lowers cumulative_consume but never regrades, whereas a recharge refund "
-    "takes back the level it bought (regrade_after_recharge_refund)",
-)
 def test_refunding_the_bill_that_earned_silver_takes_silver_back(life: Life) -> None:
     # given a tea member who became silver with one bill of 300
     life.at(2026, 3, 2)

@@ -81,12 +81,17 @@ def upgrade_after(program: Program, current_code: str, standing: Standing, reaso
     return None
 
 
-def regrade_after_recharge_refund(program: Program, current_code: str, standing: Standing) -> LevelChange | None:
-    """A refunded recharge takes back the level it bought, down to what the remaining figures earn."""
+def regrade_after_refund(
+    program: Program, current_code: str, standing: Standing, reason: str = "recharge_refunded"
+) -> LevelChange | None:
+    """A refund takes back the level the refunded money bought, down to what the remaining figures earn."""
     earned = earned_rank(program, standing)
     if earned < program.rank(current_code):
-        return _change(program, current_code, earned, "recharge_refunded")
+        return _change(program, current_code, earned, reason)
     return None
+
+
+regrade_after_recharge_refund = regrade_after_refund
 
 
 def offsets_after_downgrade(program: Program, to_rank: int, standing: Standing) -> tuple[Money, Money]:

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 def _reviewable(program: Program, period_end: datetime) -> Callable[[Session, str | None, int], Sequence[str]]:
     """Members above the entry level whose level clock started at least one period before `period_end`."""
     months = program.level_policy.downgrade_after_months or 0
-    started_before = add_months(period_end, -months)
+    # A superset (months of 28 days); `review` then applies the exact calendar rule per member,
+    # so month-end clamping (31 Aug + 3 months = 30 Nov) is never a day late.
+    started_before = period_end - timedelta(days=28 * months)
 
     def page(session: Session, after: str | None, limit: int) -> Sequence[str]:
         statement = (
@@ -196,5 +198,6 @@ def _gift(uow: UnitOfWork, container: Container, program: Program, member_id: st
     return gift_points
 
 
-register_daily_job("level_review", review_levels)
+# Gifts first: a member lowered on their birthday still gets the gift of the level they had that morning.
 register_daily_job("birthday_gifts", give_birthday_gifts)
+register_daily_job("level_review", review_levels)

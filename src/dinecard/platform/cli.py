@@ -21,6 +21,7 @@ from rich.table import Table
 from dinecard.platform.container import Container
 from dinecard.platform.settings import Settings, get_settings
 from dinecard.security.domain import Role
+from dinecard.shared.errors import DomainError
 
 app = typer.Typer(help="DineCard: membership, stored value and points for restaurant chains.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -145,10 +146,17 @@ def _save_program(program_document: dict[str, object], note: str, effective_at: 
             where = ".".join(str(part) for part in error["loc"])
             console.print(f"  {where}: {error['msg']}")
         raise typer.Exit(2) from None
+    if effective_at is not None and effective_at.tzinfo is None:
+        console.print("[red]--effective-at needs a time zone offset[/red], e.g. 2026-12-01T00:00:00+08:00")
+        raise typer.Exit(2)
     container = _container()
     now = container.clock.now()
-    with container.database.write() as uow:
-        saved = save_version(uow, program, effective_at or now, now, "cli", note)
+    try:
+        with container.database.write() as uow:
+            saved = save_version(uow, program, effective_at or now, now, "cli", note)
+    except DomainError as exc:
+        console.print(f"[red]{exc.kind.message_en}[/red] {exc.detail or ''}")
+        raise typer.Exit(2) from None
     console.print(
         f"[green]Programme version {saved.version} saved[/green] ({program.name}), effective "
         f"{max(effective_at or now, now).isoformat()}"
@@ -162,7 +170,11 @@ def program_apply(
     note: Annotated[str, typer.Option(help="Why the change")] = "",
 ) -> None:
     """Validate a programme file and save it as a new version."""
-    document = json.loads(file.read_text(encoding="utf-8"))
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]Cannot read a JSON programme from {file}:[/red] {exc}")
+        raise typer.Exit(2) from None
     if isinstance(document, dict) and "program" in document:
         document = document["program"]
     _save_program(document, note or f"applied from {file.name}", effective_at)

@@ -9,9 +9,13 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from dinecard.members.domain import MemberStatus
+from dinecard.members.models import Member
 from dinecard.platform.db import Database, UnitOfWork
 from dinecard.program.domain import Program
 from dinecard.program.models import ProgramVersion
+from dinecard.shared import errors
+from dinecard.shared.errors import DomainError
 
 # New versions reach other processes within this many seconds; effective times are exact.
 CACHE_SECONDS = 2.0
@@ -74,6 +78,15 @@ def save_version(
     uow: UnitOfWork, program: Program, effective_at: datetime, now: datetime, created_by: str | None, note: str | None
 ) -> Program:
     """Store a new version (numbered after the last one) and return it with its number."""
+    held = set(
+        uow.session.execute(
+            select(Member.level_code).where(Member.status != MemberStatus.CLOSED.value).distinct()
+        ).scalars()
+    )
+    missing = sorted(held - {level.code for level in program.levels})
+    if missing:
+        # Members would be left on a level the programme no longer knows: map them first.
+        raise DomainError(errors.LEVELS_IN_USE, {"levels": missing})
     last = uow.session.execute(select(func.max(ProgramVersion.version))).scalar_one_or_none() or 0
     version = last + 1
     document = program.model_dump(mode="json", exclude={"version"})

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, run_write
 from dinecard.program import service
-from dinecard.program.domain import Program
+from dinecard.program.domain import AwareDatetime, Program
 from dinecard.program.presets import PRESETS
 from dinecard.security.domain import Role
 from dinecard.security.service import require_role
@@ -25,7 +25,7 @@ class ProgramChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     program: Program
-    effective_at: datetime | None = Field(default=None, description="Default now; never in the past")
+    effective_at: AwareDatetime | None = Field(default=None, description="Default now; never in the past")
     note: str | None = Field(default=None, max_length=200)
 
 

@@ -118,3 +118,9 @@ POINTS_BELOW_MINIMUM = add(
     "points_below_minimum", 422, "积分抵扣未达到最低使用数量", "Fewer points than the minimum that may be used"
 )
 WRONG_STORE = add("wrong_store", 403, "只能在本门店办理此业务", "You may do this only at your own store")
+LEVELS_IN_USE = add(
+    "levels_in_use",
+    409,
+    "新方案缺少会员当前所在的等级，请保留这些等级",
+    "The new programme drops levels that members hold; keep those levels",
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -520,15 +520,17 @@ class RechargePaid:
     bonus: Money
     points: int
     refunded_principal: Money
-    bonus_forfeited: Money
+    bonus_forfeited: Money  # so far, from the card and from cancelled instalments
     points_taken_back: int
+    pending_open: Money = field(default_factory=Money.zero)  # instalments not yet released
 
 
 @dataclass(frozen=True)
 class RechargeRefund:
     principal: Money
-    bonus_forfeited: Money
+    bonus_forfeited: Money  # taken from the card's bonus balance
     points_taken_back: int
+    pending_cancelled: Money = field(default_factory=Money.zero)  # instalments that will not come
 
 
 def _ceil_share(whole: int, part: int, of: int) -> int:
@@ -552,9 +554,13 @@ def allocate_recharge_refund(paid: RechargePaid, balance: Balance, amount: Money
     refunded_after = (paid.refunded_principal + amount).fen
     bonus_target = _ceil_share(paid.bonus.fen, refunded_after, paid.principal.fen)
     points_target = _ceil_share(paid.points, refunded_after, paid.principal.fen)
-    bonus = min(Money(bonus_target) - paid.bonus_forfeited, balance.bonus)
+    due = Money(bonus_target) - paid.bonus_forfeited
+    # Bonus not yet released goes first: the member loses a promise before money on the card.
+    from_pending = min(due, paid.pending_open)
+    from_card = min(due - from_pending, balance.bonus)
     return RechargeRefund(
         principal=amount,
-        bonus_forfeited=bonus,
+        bonus_forfeited=from_card,
         points_taken_back=points_target - paid.points_taken_back,
+        pending_cancelled=from_pending,
     )

@@ -11,7 +11,7 @@ from dinecard.ledger import service as ledger
 from dinecard.ledger.domain import AccountKind, Entry, EntryReason
 from dinecard.ledger.models import Account, Posting
 from dinecard.ledger.service import MemberAccounts
-from dinecard.levels.domain import regrade_after_recharge_refund
+from dinecard.levels.domain import regrade_after_refund
 from dinecard.levels.service import apply_level_change
 from dinecard.levels.service import standing as standing_of
 from dinecard.members.domain import ensure_open
@@ -168,6 +168,11 @@ def _refund_checkout(
     member.cumulative_consume_fen -= allocation.amount.fen
     member.points_lifetime -= allocation.points_earned_reversed
     member.updated_at = now
+    # A level earned by consumption goes when the consumption is refunded (not a recharge level).
+    refund_order_no = new_order_no("F")
+    change = regrade_after_refund(program, member.level_code, standing_of(member), "checkout_refunded")
+    if change is not None:
+        apply_level_change(uow, program, member, accounts, change, refund_order_no, now, store)
     return _record_refund(
         uow,
         program,
@@ -187,6 +192,7 @@ def _refund_checkout(
         points_taken_back=allocation.points_earned_reversed,
         points_restored=allocation.points_used_restored,
         paid_back_method=order.other_tender_method if allocation.other_tender.fen else None,
+        refund_order_no=refund_order_no,
     )
 
 
@@ -208,6 +214,7 @@ def _refund_recharge(
             refunded_principal=Money(order.refunded_principal_fen),
             bonus_forfeited=Money(order.bonus_forfeited_fen),
             points_taken_back=order.points_taken_back,
+            pending_open=Money(sum(release.amount_fen for release in _open_releases(uow, order))),
         ),
         Balance(Money(accounts.principal), Money(accounts.bonus)),
         amount,
@@ -223,8 +230,8 @@ def _refund_recharge(
         ledger.counter_entry(uow, AccountKind.BONUS_GRANT, FEN, forfeited, EntryReason.BONUS_FORFEIT, now),
     ]
     entries += points.take_back(uow, accounts, allocation.points_taken_back, now, EntryReason.REFUND_REVERSAL, store)
-    # A refunded recharge no longer earns the instalments still to come (R-RCH-6).
-    cancelled = _cancel_releases(uow, order, now)
+    # A refunded recharge no longer earns (its share of) the instalments still to come (R-RCH-6).
+    cancelled = _cancel_releases(uow, order, allocation.pending_cancelled.fen, now)
     if cancelled:
         assert accounts.pending_bonus_id is not None, "a scheduled release implies a pending-bonus account"
         cancel_entries = [
@@ -241,7 +248,7 @@ def _refund_recharge(
     member.cumulative_recharge_fen -= principal
     member.points_lifetime -= allocation.points_taken_back
     member.updated_at = now
-    change = regrade_after_recharge_refund(program, member.level_code, standing_of(member))
+    change = regrade_after_refund(program, member.level_code, standing_of(member))
     refund_order_no = new_order_no("F")
     if change is not None:
         apply_level_change(uow, program, member, accounts, change, refund_order_no, now, store)
@@ -268,22 +275,47 @@ def _refund_recharge(
     )
 
 
-def _cancel_releases(uow: UnitOfWork, order: Recharge, now: datetime) -> int:
-    """Cancel the recharge's unreleased instalments; returns the fen they held."""
-    open_releases = (
+def _open_releases(uow: UnitOfWork, order: Recharge) -> list[BonusRelease]:
+    return list(
         uow.session.execute(
-            select(BonusRelease).where(
+            select(BonusRelease)
+            .where(
                 BonusRelease.recharge_id == order.id,
                 BonusRelease.released_at.is_(None),
                 BonusRelease.cancelled_at.is_(None),
             )
-        )
-        .scalars()
-        .all()
+            .order_by(BonusRelease.due_on.desc(), BonusRelease.id.desc())
+        ).scalars()
     )
-    for release in open_releases:
-        release.cancelled_at = now
-    return sum(release.amount_fen for release in open_releases)
+
+
+def _cancel_releases(uow: UnitOfWork, order: Recharge, amount_fen: int, now: datetime) -> int:
+    """Cancel `amount_fen` of the recharge's unreleased instalments, the latest first; returns it.
+
+    An instalment only partly cancelled is split: the cancelled part becomes its own row, so
+    the schedule keeps a record of what was promised and what was withdrawn.
+    """
+    remaining = amount_fen
+    for release in _open_releases(uow, order):
+        if remaining == 0:
+            break
+        if release.amount_fen <= remaining:
+            release.cancelled_at = now
+            remaining -= release.amount_fen
+            continue
+        release.amount_fen -= remaining
+        uow.session.add(
+            BonusRelease(
+                recharge_id=release.recharge_id,
+                member_id=release.member_id,
+                due_on=release.due_on,
+                amount_fen=remaining,
+                cancelled_at=now,
+            )
+        )
+        remaining = 0
+    assert remaining == 0, "cannot cancel more than the open instalments hold"
+    return amount_fen
 
 
 def _record_refund(
