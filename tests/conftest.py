@@ -27,6 +27,8 @@ from dinecard.security.crypto import PersonalDataCipher
 from dinecard.security.domain import Role
 from dinecard.security.service import create_api_key
 from dinecard.shared.clock import FixedClock
+from dinecard.shared.ids import new_ulid
+from dinecard.stores.service import create_store
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get("DINECARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -111,7 +113,15 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def container(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Container]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path, data_key=TEST_KEY)
+    # Limits that ordinary tests never meet; the limit tests set their own.
+    settings = Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        data_key=TEST_KEY,
+        limit_recharges_per_phone_per_hour=10_000,
+        limit_daily_recharge_yuan="1000000",
+        limit_recharge_max_yuan="1000000",
+    )
     database = Database(database_url, pool_size=20, pool_overflow=80)
     built = Container(
         settings=settings,
@@ -125,7 +135,10 @@ def container(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[
 
 
 def make_token(container: Container, role: Role = Role.HQ_ADMIN, store_id: str | None = None) -> str:
+    """A key for `role`; store roles without a named store get a store of their own."""
     with container.database.write() as uow:
+        if role is not Role.HQ_ADMIN and store_id is None:
+            store_id = create_store(uow, f"K{new_ulid()[-8:]}", "key store", container.clock.now()).id
         _key_id, token = create_api_key(uow, f"test {role.value}", role, store_id, container.clock.now())
     return token
 

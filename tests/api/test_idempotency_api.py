@@ -81,7 +81,7 @@ def test_the_same_key_on_another_endpoint_is_refused(client: TestClient, store_i
 def test_keys_are_scoped_per_api_key(client: TestClient, container: Container, store_id: str) -> None:
     # given two tills with their own API keys, both numbering their requests from 1
     member_id = register(client)["id"]
-    other_till = {"Authorization": f"Bearer {make_token(container, Role.CASHIER)}"}
+    other_till = {"Authorization": f"Bearer {make_token(container, Role.CASHIER, store_id)}"}
 
     # when both send a recharge with the key "1"
     first = post_recharge(client, member_id, store_id, "200.00", headers=_key("1"))

@@ -28,7 +28,8 @@ class AccountKind(StrEnum):
     POINTS_REDEEMED = "points_redeemed"
     POINTS_EXPIRED = "points_expired"
     POINTS_FORFEITED = "points_forfeited"
-    POINTS_DEBT_WRITTEN_OFF = "points_debt_written_off"  # owed points given up when a card closes
+    POINTS_DEBT_WRITTEN_OFF = "points_debt_written_off"
+    ADJUSTMENT = "adjustment"  # manual corrections, per store and unit  # owed points given up when a card closes
 
 
 MEMBER_KINDS = frozenset(
@@ -71,6 +72,7 @@ class EntryReason(StrEnum):
     FORFEIT = "forfeit"  # points lost when a card is closed
     DEBT = "debt"  # points owed after a take-back exceeded what was left
     DEBT_WRITE_OFF = "debt_write_off"
+    ADJUSTMENT = "adjustment"
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ class PointsEntry:
 
 
 def _page_transaction_ids(
-    session: Session, member_id: str, kinds: tuple[str, ...], before: int | None, limit: int
+    session: Session, member_id: str, kinds: tuple[str, ...], before: int | None, limit: int, store_id: str | None
 ) -> list[int]:
     statement = (
         select(Posting.transaction_id)
@@ -55,6 +55,11 @@ def _page_transaction_ids(
     )
     if before is not None:
         statement = statement.where(Posting.transaction_id < before)
+    if store_id is not None:
+        # Another store's operations stay out of sight; chain-wide ones (jobs) are shown.
+        statement = statement.join(JournalTransaction, JournalTransaction.id == Posting.transaction_id).where(
+            (JournalTransaction.store_id == store_id) | JournalTransaction.store_id.is_(None)
+        )
     return list(session.execute(statement).scalars())
 
 
@@ -80,11 +85,25 @@ def _rows(session: Session, member_id: str, kinds: tuple[str, ...], transaction_
     ).all()
 
 
+def _after(session: Session, member_id: str, after: dict[str, int], kind: AccountKind, transaction_id: int) -> int:
+    """A bucket's balance after a transaction; one that did not touch it keeps the last known balance."""
+    if kind.value in after:
+        return after[kind.value]
+    latest = session.execute(
+        select(Posting.balance_after)
+        .join(Account, Account.id == Posting.account_id)
+        .where(Account.member_id == member_id, Account.kind == kind.value, Posting.transaction_id < transaction_id)
+        .order_by(Posting.transaction_id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return latest or 0
+
+
 def money_history(
-    session: Session, member_id: str, before: int | None, limit: int
+    session: Session, member_id: str, before: int | None, limit: int, store_id: str | None = None
 ) -> tuple[list[MoneyEntry], int | None]:
     limit = max(1, min(limit, MAX_PAGE))
-    ids = _page_transaction_ids(session, member_id, _MONEY_KINDS, before, limit + 1)
+    ids = _page_transaction_ids(session, member_id, _MONEY_KINDS, before, limit + 1, store_id)
     page, more = ids[:limit], len(ids) > limit
     changes: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     afters: dict[int, dict[str, int]] = defaultdict(dict)
@@ -106,19 +125,19 @@ def money_history(
                 created_at=head.created_at,
                 principal_change=Money(change[AccountKind.MEMBER_PRINCIPAL.value]),
                 bonus_change=Money(change[AccountKind.MEMBER_BONUS.value]),
-                principal_after=Money(after[AccountKind.MEMBER_PRINCIPAL.value]),
-                bonus_after=Money(after[AccountKind.MEMBER_BONUS.value]),
+                principal_after=Money(_after(session, member_id, after, AccountKind.MEMBER_PRINCIPAL, transaction_id)),
+                bonus_after=Money(_after(session, member_id, after, AccountKind.MEMBER_BONUS, transaction_id)),
             )
         )
     return entries, (page[-1] if more else None)
 
 
 def points_history(
-    session: Session, member_id: str, before: int | None, limit: int
+    session: Session, member_id: str, before: int | None, limit: int, store_id: str | None = None
 ) -> tuple[list[PointsEntry], int | None]:
     """One entry per transaction and type: a checkout shows points used and points earned apart."""
     limit = max(1, min(limit, MAX_PAGE))
-    ids = _page_transaction_ids(session, member_id, _POINTS_KINDS, before, limit + 1)
+    ids = _page_transaction_ids(session, member_id, _POINTS_KINDS, before, limit + 1, store_id)
     page, more = ids[:limit], len(ids) > limit
     grouped: dict[tuple[int, str], list] = defaultdict(list)  # type: ignore[type-arg]
     for row in _rows(session, member_id, _POINTS_KINDS, page):

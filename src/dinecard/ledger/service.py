@@ -24,6 +24,8 @@ from dinecard.platform.db import NEW_COUNTER_ACCOUNTS, UnitOfWork
 from dinecard.points.domain import Lot
 
 POSTINGS_TABLE = Table("ledger_postings", Posting.metadata)
+# session.info key: (kind, entries) of each journal transaction written, read after commit (metrics).
+RECORDED_TRANSACTIONS = "ledger_recorded_transactions"
 
 
 @dataclass
@@ -220,6 +222,7 @@ def record(
     entries = [entry for entry in entries if entry.amount != 0 or (moves_money and entry.kind in money_kinds)]
     entries = _merge_zero_money_legs(entries)
     assert_balanced(entries)
+    uow.session.info.setdefault(RECORDED_TRANSACTIONS, []).append((kind, entries))
     transaction_id = uow.session.execute(
         insert(JournalTransaction)
         .values(

@@ -67,3 +67,12 @@ def standing(member: Member) -> Standing:
         Money(member.level_recharge_offset_fen or 0),
         Money(member.level_consume_offset_fen or 0),
     )
+
+
+def raw_standing(member: Member) -> Standing:
+    """The cumulative figures without downgrade offsets: what the member's money has bought.
+
+    Refunds are judged on these, so refunding a little of a recharge does not cost a member
+    who was lowered by a review (and stands exactly at their level's threshold) another level.
+    """
+    return Standing(Money(member.cumulative_recharge_fen), Money(member.cumulative_consume_fen))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from dinecard.ledger import service as ledger
@@ -95,7 +95,7 @@ def register_member(
     phone = normalize_phone(command.phone)
     phone_index = cipher.blind_index(phone, PHONE)
     session = uow.session
-    if session.execute(select(Member.id).where(Member.phone_index == phone_index)).first():
+    if session.execute(select(Member.id).where(Member.phone_index.in_(cipher.blind_indexes(phone, PHONE)))).first():
         raise DomainError(errors.PHONE_TAKEN)
     if command.store_id is not None and session.get(Store, command.store_id) is None:
         raise DomainError(errors.STORE_NOT_FOUND)
@@ -149,8 +149,9 @@ def find_member_id(
     """Find a member by exactly one of phone, card number or the rotating member code."""
     if sum(key is not None for key in (phone, card_no, member_code)) != 1:
         raise DomainError(errors.LOOKUP_NEEDS_ONE_KEY)
+    condition: ColumnElement[bool]
     if phone is not None:
-        condition = Member.phone_index == cipher.blind_index(normalize_phone(phone), PHONE)
+        condition = Member.phone_index.in_(cipher.blind_indexes(normalize_phone(phone), PHONE))
     elif card_no is not None:
         condition = Member.card_no == card_no.strip()
     else:

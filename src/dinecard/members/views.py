@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from dinecard.members import service
 from dinecard.members.domain import MemberStatus
 from dinecard.members.schemas import MemberCodeOut, MemberCreate, MemberOut, MemberUpdate
-from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, run_write
+from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, allowed, run_write
+from dinecard.security.domain import Principal
+from dinecard.security.policy import authorize
 
 router = APIRouter(prefix="/members", tags=["members"])
+
+CanMemberCode = Annotated[Principal, Depends(allowed("member.code"))]
+CanMemberRead = Annotated[Principal, Depends(allowed("member.read"))]
 
 
 @router.post("", status_code=201, response_model=MemberOut, summary="Register a member")
@@ -21,6 +28,8 @@ def register(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    authorize(principal, "member.register", body.store_id)
+
     def operation(uow, now):  # type: ignore[no-untyped-def]
         member_id = service.register_member(
             uow,
@@ -46,7 +55,7 @@ def register(
 @router.get("", response_model=MemberOut, summary="Find a member by phone, card number or member code")
 def find(
     container: ContainerDep,
-    _principal: PrincipalDep,
+    _principal: CanMemberRead,
     phone: str | None = Query(default=None),
     card_no: str | None = Query(default=None),
     member_code: str | None = Query(default=None, description="The 18-digit code on the member's phone"),
@@ -60,7 +69,7 @@ def find(
 
 
 @router.get("/{member_id}", response_model=MemberOut, summary="Read a member")
-def read(member_id: str, container: ContainerDep, _principal: PrincipalDep) -> MemberOut:
+def read(member_id: str, container: ContainerDep, _principal: CanMemberRead) -> MemberOut:
     with container.database.read() as session:
         return MemberOut.of(
             service.member_view(session, container.cipher, container.program, member_id, container.clock.now())
@@ -68,7 +77,7 @@ def read(member_id: str, container: ContainerDep, _principal: PrincipalDep) -> M
 
 
 @router.get("/{member_id}/member-code", response_model=MemberCodeOut, summary="The member's current code")
-def read_member_code(member_id: str, container: ContainerDep, _principal: PrincipalDep) -> MemberCodeOut:
+def read_member_code(member_id: str, container: ContainerDep, _principal: CanMemberCode) -> MemberCodeOut:
     """For the member's own page: a code that the till accepts for at most two minutes."""
     with container.database.read() as session:
         code, valid_until = service.current_member_code(session, member_id, container.clock.now())
@@ -84,6 +93,8 @@ def update(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    authorize(principal, "member.update")
+
     def operation(uow, now):  # type: ignore[no-untyped-def]
         service.update_profile(uow, member_id, body.model_dump(exclude_unset=True, mode="python"), now)
         return MemberOut.of(service.member_view(uow.session, container.cipher, container.program, member_id, now))
@@ -99,6 +110,8 @@ def _status_endpoint(status: MemberStatus, summary: str):  # type: ignore[no-unt
         principal: PrincipalDep,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
+        authorize(principal, "member.freeze")
+
         def operation(uow, now):  # type: ignore[no-untyped-def]
             service.change_status(uow, member_id, status, now)
             return MemberOut.of(service.member_view(uow.session, container.cipher, container.program, member_id, now))

@@ -9,17 +9,21 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dinecard import __version__
 from dinecard.members.views import router as members_router
+from dinecard.platform import metrics
 from dinecard.platform.container import Container
-from dinecard.platform.db import ping
+from dinecard.platform.logging import RequestContextMiddleware
+from dinecard.platform.readiness import NOT_READY, Readiness
 from dinecard.platform.worker import WorkerThread
 from dinecard.program.views import router as program_router
+from dinecard.security.risk_views import router as risk_router
 from dinecard.security.service import Authenticator
+from dinecard.security.views import router as security_router
 from dinecard.shared import errors
 from dinecard.shared.errors import CATALOG, DomainError, ErrorKind
 from dinecard.stores.views import router as stores_router
@@ -57,6 +61,8 @@ def problem(kind: ErrorKind, request: Request, extra: dict[str, Any] | None = No
     headers = {"Retry-After": "1"} if kind.status == 503 else None
     if kind.status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
+    if kind.status == 429 and extra and "retry_after" in extra:
+        headers = {"Retry-After": str(extra["retry_after"])}
     return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -131,25 +137,41 @@ def create_app(container: Container) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.container = container
-    app.state.authenticator = Authenticator(container.database)
+    app.state.authenticator = Authenticator(container.database, container.token_secret, container.clock)
     _install_error_handlers(app)
     api = APIRouter(prefix="/api/v1")
     api.include_router(stores_router)
     api.include_router(members_router)
     api.include_router(wallet_router)
     api.include_router(program_router)
+    api.include_router(security_router)
+    api.include_router(risk_router)
     app.include_router(api)
+    # Added last, so outermost: the access line and the metrics see every answer, the request id too.
+    app.add_middleware(metrics.MetricsMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+    metrics.install_session_hooks()
+    readiness = Readiness(container)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="The database answers")
+    @app.get("/readyz", tags=["operations"], summary="The database answers, migrations are current, Redis answers")
     def readyz(request: Request) -> JSONResponse:
-        try:
-            ping(container.database)
-        except OperationalError:
-            return problem(SERVICE_UNAVAILABLE, request)
-        return JSONResponse({"status": "ready"})
+        checks = readiness.check()
+        failed = [name for name, outcome in checks.items() if outcome != "ok"]
+        if failed:
+            return problem(NOT_READY, request, {"failed": failed, "checks": checks})
+        return JSONResponse({"status": "ready", "checks": checks})
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics (no authentication: firewall it)",
+        response_class=PlainTextResponse,
+    )
+    def prometheus_metrics() -> Response:
+        return metrics.metrics_response()
 
     return app

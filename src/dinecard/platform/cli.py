@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import sys
@@ -19,6 +18,7 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from dinecard.platform.container import Container
+from dinecard.platform.logging import configure_logging
 from dinecard.platform.settings import Settings, get_settings
 from dinecard.security.domain import Role
 from dinecard.shared.errors import DomainError
@@ -28,16 +28,26 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 store_app = typer.Typer(help="Stores.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for POS systems and operators.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+keys_app = typer.Typer(help="Personal-data keys: generate and rotate.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 program_app = typer.Typer(help="The membership programme: tiers, points, levels, member day.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Daily jobs: points expiry, reminders, ...", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log: seal, verify, show.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(store_app, name="store")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(demo_app, name="demo")
 app.add_typer(program_app, name="program")
+app.add_typer(keys_app, name="keys")
+app.add_typer(staff_app, name="staff")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
+
+# Who the audit log names for changes made here: the operator at the shell, not an API caller.
+CLI_ACTOR = "cli"
+AUDIT_SEAL_BATCHES_MAX = 10_000
 
 
 def _container() -> Container:
@@ -69,12 +79,25 @@ def store_create(
     name: Annotated[str, typer.Option(help="Store name")],
 ) -> None:
     """Open a store; prints its id."""
+    from dinecard.security import audit
     from dinecard.stores.service import create_store
 
     container = _container()
+    now = container.clock.now()
     with container.database.write() as uow:
-        store = create_store(uow, code, name, container.clock.now())
+        store = create_store(uow, code, name, now)
         store_id = store.id
+        after = {"id": store_id, "code": code, "name": name}
+        audit.record(
+            uow,
+            actor=None,
+            actor_name=CLI_ACTOR,
+            action="cli store create",
+            target_kind="store",
+            target_id=store_id,
+            after=after,
+            now=now,
+        )
     console.print(f"Store {code} created")
     sys.stdout.write(store_id + "\n")
 
@@ -99,11 +122,25 @@ def apikey_create(
     store: Annotated[str | None, typer.Option(help="Store id for a POS key")] = None,
 ) -> None:
     """Create an API key; the key itself is printed once, as the last line."""
+    from dinecard.security import audit
     from dinecard.security.service import create_api_key
 
     container = _container()
+    now = container.clock.now()
     with container.database.write() as uow:
-        _key_id, token = create_api_key(uow, name, role, store, container.clock.now())
+        key_id, token = create_api_key(uow, name, role, store, now)
+        after = {"id": key_id, "name": name, "role": role.value, "store_id": store}
+        audit.record(
+            uow,
+            actor=None,
+            actor_name=CLI_ACTOR,
+            action="cli apikey create",
+            target_kind="api_key",
+            target_id=key_id,
+            store_id=store,
+            after=after,
+            now=now,
+        )
     console.print(f"API key '{name}' ({role.value}) created. Keep it secret; it is not shown again:")
     sys.stdout.write(token + "\n")
 
@@ -132,11 +169,12 @@ def program_show() -> None:
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 
 
-def _save_program(program_document: dict[str, object], note: str, effective_at: datetime | None) -> None:
+def _save_program(program_document: dict[str, object], note: str, effective_at: datetime | None, action: str) -> None:
     from pydantic import ValidationError
 
     from dinecard.program.domain import Program
     from dinecard.program.service import save_version
+    from dinecard.security import audit
 
     try:
         program = Program.model_validate(program_document)
@@ -151,9 +189,27 @@ def _save_program(program_document: dict[str, object], note: str, effective_at: 
         raise typer.Exit(2)
     container = _container()
     now = container.clock.now()
+    before = {"version": container.program.version}
     try:
         with container.database.write() as uow:
-            saved = save_version(uow, program, effective_at or now, now, "cli", note)
+            saved = save_version(uow, program, effective_at or now, now, CLI_ACTOR, note)
+            after = {
+                "version": saved.version,
+                "effective_at": max(effective_at or now, now).isoformat(),
+                "note": note,
+                "program": saved.model_dump(mode="json"),
+            }
+            audit.record(
+                uow,
+                actor=None,
+                actor_name=CLI_ACTOR,
+                action=action,
+                target_kind="program",
+                target_id=str(saved.version),
+                before=before,
+                after=after,
+                now=now,
+            )
     except DomainError as exc:
         console.print(f"[red]{exc.kind.message_en}[/red] {exc.detail or ''}")
         raise typer.Exit(2) from None
@@ -177,7 +233,7 @@ def program_apply(
         raise typer.Exit(2) from None
     if isinstance(document, dict) and "program" in document:
         document = document["program"]
-    _save_program(document, note or f"applied from {file.name}", effective_at)
+    _save_program(document, note or f"applied from {file.name}", effective_at, "cli program apply")
 
 
 @program_app.command("preset")
@@ -193,7 +249,7 @@ def program_preset(
         raise typer.Exit(2)
     document = dict(PRESETS[name])
     document["business_timezone"] = get_settings().timezone
-    _save_program(document, f"preset {name}", effective_at)
+    _save_program(document, f"preset {name}", effective_at, "cli program preset")
 
 
 @program_app.command("versions")
@@ -214,6 +270,74 @@ def program_versions() -> None:
     console.print(table)
 
 
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Embedded mode: add a new key to data/data.key and re-seal every phone with it.
+
+    With DINECARD_DATA_KEY (production): first deploy "NEWKEY,OLDKEY" to every process
+    (`dinecard keys generate` prints a new key), then run this to move every row to NEWKEY,
+    then drop OLDKEY from the configuration.
+    """
+    from dinecard.security.crypto import load_or_create_keys, new_key_text
+    from dinecard.security.keys import rotate, stale_count
+
+    settings = get_settings()
+    if settings.data_key is None:
+        key_file = settings.data_dir / "data.key"
+        old = load_or_create_keys(None, key_file)
+        key_file.write_text(new_key_text() + "\n" + key_file.read_text())
+        console.print(f"New key added to {key_file} ({len(old)} older key(s) kept until every row has moved)")
+    container = _container()
+    moved = rotate(container.database, container.cipher)
+    left = stale_count(container.database, container.cipher)
+    console.print(f"[green]{moved} member(s) re-sealed with key {container.cipher.key_id}[/green]; {left} left")
+    if left:
+        raise typer.Exit(1)
+    if settings.data_key is None:
+        # Every row now opens with the newest key: the older ones can go (staff log in again).
+        key_file = settings.data_dir / "data.key"
+        key_file.write_text(key_file.read_text().splitlines()[0] + "\n")
+        console.print("Older keys removed from the key file")
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new random key (base64) for DINECARD_DATA_KEY."""
+    from dinecard.security.crypto import new_key_text
+
+    sys.stdout.write(new_key_text() + "\n")
+
+
+@staff_app.command("create")
+def staff_create(
+    username: Annotated[str, typer.Option(help="Login name")],
+    role: Annotated[Role, typer.Option(help="cashier, store_manager or hq_admin")],
+    store: Annotated[str | None, typer.Option(help="Store id (cashiers and store managers)")] = None,
+    display_name: Annotated[str | None, typer.Option(help="Name shown on receipts")] = None,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
+    """Create a staff account (the password is asked for, never echoed)."""
+    from dinecard.security.staff import create_staff
+
+    container = _container()
+    try:
+        with container.database.write() as uow:
+            staff_id = create_staff(
+                uow,
+                username=username,
+                password=password,
+                role=role,
+                store_id=store,
+                display_name=display_name or username,
+                now=container.clock.now(),
+            )
+    except DomainError as exc:
+        console.print(f"[red]{exc.kind.message_en}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"Staff account {username} ({role.value}) created")
+    sys.stdout.write(staff_id + "\n")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -228,7 +352,7 @@ def serve(
         # uvicorn builds the app from the environment (asgi.py), so the decision travels there.
         os.environ["DINECARD_EMBEDDED_WORKER"] = "true"
         get_settings.cache_clear()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings.log_format, settings.log_level)
     uvicorn.run("dinecard.platform.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=False)
 
 
@@ -240,6 +364,7 @@ def quickstart(
     """First run: create the embedded database, load the demo chain once, print a key, serve."""
     from dinecard.demo.generator import DemoSpec, generate, has_demo_data
     from dinecard.platform.migrate import upgrade
+    from dinecard.security import audit
     from dinecard.security.service import create_api_key
 
     settings = get_settings()
@@ -247,8 +372,20 @@ def quickstart(
     container = Container.from_settings(settings)
     if not has_demo_data(container):
         generate(container, DemoSpec(), console=console)
+    now = container.clock.now()
     with container.database.write() as uow:
-        _key_id, token = create_api_key(uow, "quickstart", Role.HQ_ADMIN, None, container.clock.now())
+        key_id, token = create_api_key(uow, "quickstart", Role.HQ_ADMIN, None, now)
+        after = {"id": key_id, "name": "quickstart", "role": Role.HQ_ADMIN.value, "store_id": None}
+        audit.record(
+            uow,
+            actor=None,
+            actor_name=CLI_ACTOR,
+            action="cli quickstart",
+            target_kind="api_key",
+            target_id=key_id,
+            after=after,
+            now=now,
+        )
     container.database.dispose()
     console.print(f"\n[bold green]DineCard is starting at http://{host}:{port}[/bold green]")
     console.print(f"  API docs:     http://{host}:{port}/docs")
@@ -345,7 +482,7 @@ def worker(
     from dinecard.platform.worker import run_worker
 
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings.log_format, settings.log_level)
     container = _container()
     stop = threading.Event()
 
@@ -379,6 +516,103 @@ def reconcile() -> None:
     console.print(report.summary)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("seal")
+def audit_seal(
+    settle_seconds: Annotated[
+        float, typer.Option(min=0, max=3600, help="Leave entries younger than this for the next run")
+    ] = 0,
+) -> None:
+    """Seal every committed audit entry onto the hash chain now (the worker does it every few seconds)."""
+    from dinecard.security import audit
+
+    container = _container()
+    sealed = late = 0
+    try:
+        for _ in range(AUDIT_SEAL_BATCHES_MAX):
+            now = audit.sealing_time(container.clock.now())
+            result = audit.seal_pending(container.database, now, settle_seconds)
+            sealed += result.sealed
+            late += result.late
+            if result.sealed < audit.SEAL_BATCH:
+                break
+    finally:
+        container.database.dispose()
+    console.print(f"[green]{sealed} audit entries sealed[/green]" + (f" ({late} committed late)" if late else ""))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain; exit 1 naming the first altered or deleted entry when it is broken."""
+    from dinecard.security import audit
+
+    container = _container()
+    try:
+        report = audit.verify(container.database)
+    finally:
+        container.database.dispose()
+    console.print(
+        f"{report.sealed} sealed entries checked, {report.unsealed} not sealed yet; the seal counts {report.seal_count}"
+    )
+    if report.ok:
+        console.print("[green]The audit chain is intact[/green]")
+        return
+    for problem in report.problems:
+        console.print(f"[red]{problem}[/red]", soft_wrap=True)
+    if report.first_bad_entry_id is not None:
+        sys.stdout.write(f"first bad entry: {report.first_bad_entry_id}\n")
+    raise typer.Exit(1)
+
+
+@audit_app.command("show")
+def audit_show(
+    member: Annotated[str | None, typer.Option(help="Only entries about this member id")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many entries, newest first")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line, with before and after")] = False,
+) -> None:
+    """List audit entries, newest first."""
+    from dinecard.security import audit
+
+    container = _container()
+    try:
+        with container.database.read() as session:
+            lines = audit.list_entries(session, target_id=member, limit=limit)
+    finally:
+        container.database.dispose()
+    if as_json:
+        for line in lines:
+            document = {**vars(line), "occurred_at": line.occurred_at.isoformat()}
+            sys.stdout.write(json.dumps(document, ensure_ascii=False, sort_keys=True) + "\n")
+        return
+    table = Table("id", "when", "who", "from", "action", "target", "order", "change", "sealed")
+    for line in lines:
+        who = f"{line.actor_name or line.actor_kind} ({line.actor_role or line.actor_kind})"
+        target = f"{line.target_kind or ''} {line.target_id or ''}".strip()
+        table.add_row(
+            str(line.id),
+            line.occurred_at.isoformat(timespec="seconds"),
+            who,
+            line.ip or "",
+            line.action,
+            target,
+            line.order_no or "",
+            _change_summary(line.before, line.after),
+            "yes" if line.sealed else "no",
+        )
+    console.print(table)
+
+
+def _change_summary(before: object, after: object) -> str:
+    """Balance and points before → after, for entries about a member's money."""
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return ""
+    parts = []
+    if isinstance(before.get("balance"), dict) and isinstance(after.get("balance"), dict):
+        parts.append(f"balance {before['balance'].get('total')} → {after['balance'].get('total')}")
+    if isinstance(before.get("points"), dict) and isinstance(after.get("points"), dict):
+        parts.append(f"points {before['points'].get('usable')} → {after['points'].get('usable')}")
+    return ", ".join(parts)
 
 
 def main() -> None:

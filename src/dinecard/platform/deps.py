@@ -15,6 +15,7 @@ from dinecard.platform import idempotency
 from dinecard.platform.container import Container
 from dinecard.platform.db import UnitOfWork
 from dinecard.security.domain import Principal
+from dinecard.security.policy import authorize
 from dinecard.security.service import Authenticator
 
 
@@ -26,7 +27,20 @@ def get_container(request: Request) -> Container:
 def get_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
     token = authorization[7:].strip() if authorization and authorization[:7].lower() == "bearer " else None
-    return authenticator.authenticate(token)
+    principal = authenticator.authenticate(token)
+    container: Container = request.app.state.container
+    container.limiter.hit(container.settings.api_rate_limit, "requests", principal.key_id)
+    return principal
+
+
+def allowed(action: str) -> Callable[..., Principal]:
+    """A dependency: the caller, once the authorization table lets their role do `action`."""
+
+    def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        authorize(principal, action)
+        return principal
+
+    return dependency
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
@@ -46,7 +60,9 @@ def run_write(
     operation: Callable[[UnitOfWork, datetime], Any],
     status_code: int = 201,
 ) -> JSONResponse:
-    """Run `operation` in one transaction; with an Idempotency-Key, at most once per key."""
+    """Run `operation` in one transaction, audited; with an Idempotency-Key, at most once per key."""
+    from dinecard.platform import write_audit
+
     fingerprint = ""
     if idempotency_key is not None:
         idempotency.validate_key(idempotency_key)
@@ -60,9 +76,14 @@ def run_write(
                     stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
                 )
         # Read after the claim: a request that waited for a concurrent duplicate gets a later time.
-        content = operation(uow, container.clock.now())
+        now = container.clock.now()
+        member_id = write_audit.member_of_request(uow, request)
+        before = write_audit.member_state(uow, member_id, now) if member_id is not None else None
+        content = operation(uow, now)
         if isinstance(content, BaseModel):
             content = content.model_dump(mode="json")
+        # A replay returned above, so each write is audited once, in its own transaction.
+        write_audit.record_write(uow, request, principal, body, content, member_id=member_id, before=before, now=now)
         if idempotency_key is not None:
             idempotency.complete(uow, principal.key_id, idempotency_key, status_code, content)
     return JSONResponse(content, status_code=status_code)

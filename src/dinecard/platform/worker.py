@@ -1,4 +1,4 @@
-"""The background worker: delivers the outbox every interval and runs the daily jobs once per business date.
+"""The background worker: each interval it delivers the outbox and seals the audit log; daily jobs once a date.
 
 `dinecard worker` runs it in its own process (production, any number of them); in embedded
 mode the API server runs the same loop in a thread (`WorkerThread`).
@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from dinecard.platform import jobs, outbox
+from dinecard.security import audit, risk
 
 if TYPE_CHECKING:
     from dinecard.platform.container import Container
@@ -23,8 +24,12 @@ INTERVAL_SECONDS_MIN = 0.05
 INTERVAL_SECONDS_MAX = 3600.0
 # Dispatch batches per iteration, so a long backlog cannot starve the daily jobs.
 DISPATCH_BATCHES_MAX = 20
+# Audit seal batches per iteration, for the same reason.
+SEAL_BATCHES_MAX = 20
 # After a failed job, wait this long before trying the day's jobs again.
 JOB_RETRY_DELAY = timedelta(minutes=5)
+# Every worker scans; the risk events' dedupe keys make overlapping scans raise each pattern once.
+RISK_SCAN_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass
@@ -33,6 +38,7 @@ class WorkerState:
 
     jobs_done_for: date | None = None
     jobs_retry_at: datetime | None = None
+    risk_scan_due_at: datetime | None = None
 
 
 @dataclass
@@ -41,11 +47,13 @@ class Iteration:
 
     sent: int = 0
     failed: int = 0
+    sealed: int = 0
     jobs: list[jobs.JobOutcome] = field(default_factory=list)
+    risks: dict[str, int] = field(default_factory=dict)
 
 
 def run_iteration(container: Container, state: WorkerState, channel: outbox.Channel | None = None) -> Iteration:
-    """One pass of the worker: drain the outbox (bounded), then run today's jobs if they have not run."""
+    """One pass of the worker: drain the outbox and seal the audit log (bounded), then run today's jobs if due."""
     iteration = Iteration()
     for _ in range(DISPATCH_BATCHES_MAX):
         result = outbox.dispatch_pending(container, channel=channel)
@@ -53,8 +61,12 @@ def run_iteration(container: Container, state: WorkerState, channel: outbox.Chan
         iteration.failed += result.failed
         if result.claimed < outbox.BATCH_SIZE:
             break
+    iteration.sealed = seal_audit(container)
     today = jobs.business_today(container)
     now = container.clock.now()
+    if state.risk_scan_due_at is None or now >= state.risk_scan_due_at:
+        state.risk_scan_due_at = now + RISK_SCAN_INTERVAL
+        iteration.risks = scan_risks(container)
     if state.jobs_done_for == today or (state.jobs_retry_at is not None and now < state.jobs_retry_at):
         return iteration
     if jobs.due_jobs(container, today):
@@ -66,6 +78,32 @@ def run_iteration(container: Container, state: WorkerState, channel: outbox.Chan
         state.jobs_retry_at = None
     # A job running on another worker is looked at again next iteration; that costs one query.
     return iteration
+
+
+def seal_audit(container: Container) -> int:
+    """Seal the settled audit entries (bounded); a failure is logged so the daily jobs still run."""
+    now = audit.sealing_time(container.clock.now())
+    sealed = 0
+    try:
+        for _ in range(SEAL_BATCHES_MAX):
+            result = audit.seal_pending(container.database, now)
+            sealed += result.sealed
+            if result.late:
+                log.info("audit: %s entries committed late were sealed after later ones", result.late)
+            if result.sealed < audit.SEAL_BATCH:
+                break
+    except Exception:
+        log.exception("sealing the audit log failed")
+    return sealed
+
+
+def scan_risks(container: Container) -> dict[str, int]:
+    """The frequent risk scan (new events by kind); a failure is logged so the daily jobs still run."""
+    try:
+        return risk.scan_recent(container)
+    except Exception:
+        log.exception("risk scan failed")
+        return {}
 
 
 def run_worker(container: Container, stop: threading.Event, interval_seconds: float) -> None:

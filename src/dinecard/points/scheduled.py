@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 LOT = AccountKind.MEMBER_POINTS_LOT
 POINTS = Unit.POINTS
 # Days before expiry at which members are reminded, most urgent first.
-REMINDER_DAYS = (7, 30)
+REMINDER_DAYS = (7, 30)  # the default; the programme's points.reminder_days decides
 
 # ---------------------------------------------------------------- rules (pure)
 
@@ -49,13 +49,15 @@ def last_usable_day(expires_at: datetime, timezone: str) -> date:
     return local_date(expires_at - timedelta(microseconds=1), timezone)
 
 
-def reminder_due(expires_at: datetime, business_date: date, timezone: str) -> int | None:
+def reminder_due(
+    expires_at: datetime, business_date: date, timezone: str, reminder_days: tuple[int, ...] = REMINDER_DAYS
+) -> int | None:
     """The most urgent reminder (days before expiry) a lot qualifies for on `business_date`, if any.
 
     A lot that is first seen inside the 7-day window only gets the 7-day reminder: the
     30-day one would arrive on the same day and say less.
     """
-    for days in REMINDER_DAYS:
+    for days in sorted(reminder_days):
         if expires_at <= end_of_day(business_date + timedelta(days=days), timezone):
             return days
     return None
@@ -149,10 +151,11 @@ def remind_expiring_points(container: Container, business_date: date, progress: 
     """Remind members of points expiring within 30 and within 7 days, once per expiry date and threshold."""
     result = JobResult()
     timezone = container.program.business_timezone
+    reminder_days = tuple(sorted(container.program.points.reminder_days)) or REMINDER_DAYS
     # Lots that end by tomorrow's start are the expiry job's, not a reminder's.
     window = (
         Account.expires_at > max(end_of_day(business_date, timezone), container.clock.now()),
-        Account.expires_at <= end_of_day(business_date + timedelta(days=max(REMINDER_DAYS)), timezone),
+        Account.expires_at <= end_of_day(business_date + timedelta(days=max(reminder_days)), timezone),
     )
     progress.set_total(_count_lot_owners(container, *window))
     for member_ids in keyset_batches(container, _lot_owners(*window)):
@@ -170,7 +173,15 @@ def remind_expiring_points(container: Container, business_date: date, progress: 
                 expiring[key] = (min(earliest, expires_at), points + balance)
             for (member_id, expiry_day), (expires_at, points) in expiring.items():
                 days = _remind(
-                    uow, member_id, expiry_day, expires_at, points, business_date, timezone, container.clock.now()
+                    uow,
+                    member_id,
+                    expiry_day,
+                    expires_at,
+                    points,
+                    business_date,
+                    timezone,
+                    container.clock.now(),
+                    reminder_days,
                 )
                 if days is not None:
                     result.add(f"reminders_{days}")
@@ -187,9 +198,10 @@ def _remind(
     business_date: date,
     timezone: str,
     now: datetime,
+    reminder_days: tuple[int, ...] = REMINDER_DAYS,
 ) -> int | None:
     """Enqueue the reminder due for one member's points of one expiry day; its days, or None if sent before."""
-    days = reminder_due(expires_at, business_date, timezone)
+    days = reminder_due(expires_at, business_date, timezone, reminder_days)
     assert days is not None, "the window selects only lots that are due a reminder"
     usable_until = last_usable_day(expires_at, timezone)
     sent = outbox.enqueue_once(

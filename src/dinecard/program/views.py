@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, run_write
+from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, allowed, run_write
 from dinecard.program import service
 from dinecard.program.domain import AwareDatetime, Program
 from dinecard.program.presets import PRESETS
-from dinecard.security.domain import Role
-from dinecard.security.service import require_role
+from dinecard.security.domain import Principal
+from dinecard.security.policy import authorize
 
 router = APIRouter(prefix="/program", tags=["programme"])
+
+CanProgramRead = Annotated[Principal, Depends(allowed("program.read"))]
 
 
 class ProgramChange(BaseModel):
@@ -45,7 +47,7 @@ class VersionOut(BaseModel):
 
 
 @router.get("", response_model=ProgramOut, summary="The programme in force now")
-def read(container: ContainerDep, _principal: PrincipalDep) -> ProgramOut:
+def read(container: ContainerDep, _principal: CanProgramRead) -> ProgramOut:
     program = container.program
     effective = next(
         (v.effective_at for v in service.list_versions(container.database) if v.version == program.version), None
@@ -61,7 +63,7 @@ def replace(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(principal, Role.HQ_ADMIN)
+    authorize(principal, "program.change")
 
     def operation(uow, now):  # type: ignore[no-untyped-def]
         effective_at = body.effective_at or now
@@ -76,10 +78,10 @@ def replace(
 
 
 @router.get("/versions", response_model=list[VersionOut], summary="Every version, newest first")
-def versions(container: ContainerDep, _principal: PrincipalDep) -> list[VersionOut]:
+def versions(container: ContainerDep, _principal: CanProgramRead) -> list[VersionOut]:
     return [VersionOut(**vars(info)) for info in service.list_versions(container.database)]
 
 
 @router.get("/presets", summary="Names of the ready-made programmes")
-def presets(_principal: PrincipalDep) -> list[str]:
+def presets(_principal: CanProgramRead) -> list[str]:
     return sorted(PRESETS)

@@ -17,12 +17,13 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: an API key with a role and, for a POS key, a store."""
+    """Who is calling: a staff member or an API key, with a role and (store roles) a store."""
 
-    key_id: str
+    key_id: str  # the actor's id: the staff member's or the API key's
     name: str
     role: Role
     store_id: str | None
+    kind: str = "api_key"  # api_key | staff
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,12 @@ POLICY: dict[str, Rule] = {
     "history.read": Rule(ALL_ROLES, Scope.CHAIN, "Read a member's money and points history"),
     "program.read": Rule(ALL_ROLES, Scope.CHAIN, "Read the programme"),
     "program.change": Rule(frozenset({HQ}), Scope.CHAIN, "Change the programme"),
+    "risk.read": Rule(frozenset({HQ}), Scope.CHAIN, "List risk events and alerts"),
+    "risk.resolve": Rule(frozenset({HQ}), Scope.CHAIN, "Resolve a risk event or alert, with a note"),
+    "staff.manage": Rule(frozenset({HQ}), Scope.CHAIN, "Create and list staff accounts"),
+    "apikey.manage": Rule(frozenset({HQ}), Scope.CHAIN, "Create API keys"),
+    "member.adjust": Rule(ALL_ROLES, Scope.STORE, "Adjust a member's balance or points, with a reason"),
+    "approval.decide": Rule(frozenset({MANAGER, HQ}), Scope.STORE, "Approve a refund or adjustment"),
 }
 
 
@@ -62,3 +68,8 @@ def authorize(principal: Principal, action: str, store_id: str | None = None) ->
 def home_store(principal: Principal, requested: str | None) -> str | None:
     """The store an action happens at: a store-bound caller's own store when none is named."""
     return requested if requested is not None else principal.store_id
+
+
+def visible_store(principal: Principal) -> str | None:
+    """Store-bound roles see only their own store's entries in histories (None: everything)."""
+    return None if principal.role is HQ else principal.store_id

@@ -9,9 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dinecard.platform.db import Database, UnitOfWork
+from dinecard.security import staff
 from dinecard.security.domain import Principal, Role, generate_key, secret_matches, split_token
 from dinecard.security.models import ApiKey
 from dinecard.shared import errors
+from dinecard.shared.clock import Clock, SystemClock
 from dinecard.shared.errors import DomainError
 from dinecard.shared.ids import new_ulid
 from dinecard.stores.models import Store
@@ -22,6 +24,8 @@ AUTH_CACHE_SECONDS = 30.0
 
 def create_api_key(uow: UnitOfWork, name: str, role: Role, store_id: str | None, now: datetime) -> tuple[str, str]:
     """Create a key; returns (key id, token). The token is shown once and stored only as a hash."""
+    if role is not Role.HQ_ADMIN and store_id is None:
+        raise DomainError(errors.STORE_REQUIRED)  # a POS key acts at one store
     if store_id is not None and uow.session.get(Store, store_id) is None:
         raise DomainError(errors.STORE_NOT_FOUND)
     key = generate_key()
@@ -49,11 +53,16 @@ def _lookup(session: Session, prefix: str) -> ApiKey | None:
 class Authenticator:
     """Checks bearer tokens, remembering recent answers so a busy till costs no extra query."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, token_secret: bytes | None = None, clock: Clock | None = None) -> None:
         self.database = database
+        self.token_secret = token_secret
+        self.clock = clock or SystemClock()
         self._cache: dict[str, tuple[float, str, Principal]] = {}
 
     def authenticate(self, token: str | None) -> Principal:
+        """An API key (`dc_…`) or a staff login token; anything else is 401."""
+        if token and not token.startswith("dc_") and self.token_secret is not None:
+            return self._staff(token)
         parts = split_token(token or "")
         if parts is None:
             raise DomainError(errors.UNAUTHENTICATED)
@@ -70,6 +79,18 @@ class Authenticator:
         if not secret_matches(secret, cached[1]):
             raise DomainError(errors.UNAUTHENTICATED)
         return cached[2]
+
+    def _staff(self, token: str) -> Principal:
+        # Checked against the session row on every request, so a logout takes effect at once.
+        assert self.token_secret is not None
+        session_id = staff.session_id_of(token, self.token_secret, self.clock.now())
+        if session_id is None:
+            raise DomainError(errors.UNAUTHENTICATED)
+        with self.database.read() as session:
+            principal = staff.principal_for_session(session, session_id, self.clock.now())
+        if principal is None:
+            raise DomainError(errors.UNAUTHENTICATED)
+        return principal
 
 
 def require_role(principal: Principal, *roles: Role) -> None:

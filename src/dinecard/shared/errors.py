@@ -124,3 +124,25 @@ LEVELS_IN_USE = add(
     "新方案缺少会员当前所在的等级，请保留这些等级",
     "The new programme drops levels that members hold; keep those levels",
 )
+RATE_LIMITED = add("rate_limited", 429, "操作过于频繁，请稍后再试", "Too many requests; retry later")
+LOGIN_FAILED = add("login_failed", 401, "用户名或密码错误", "Wrong username or password")
+USERNAME_TAKEN = add("username_taken", 409, "用户名已存在", "This username is taken")
+STORE_REQUIRED = add(
+    "store_required", 422, "收银员和店长必须归属一个门店", "Cashiers and store managers belong to a store"
+)
+APPROVAL_REQUIRED = add(
+    "approval_required",
+    403,
+    "金额超过审批额度，需店长授权（在 X-Approval 中提供店长凭证）",
+    "Above the approval threshold: a store manager's credential is needed in X-Approval",
+)
+RECHARGE_LIMIT_EXCEEDED = add(
+    "recharge_limit_exceeded", 422, "超过充值金额上限（单笔或单日）", "Above the recharge limit (single or daily)"
+)
+RECHARGE_TOO_FREQUENT = add(
+    "recharge_too_frequent", 429, "充值过于频繁，请稍后再试", "Too many recharges in the last hour; retry later"
+)
+BALANCE_CAP_EXCEEDED = add(
+    "balance_cap_exceeded", 409, "充值后余额将超过储值卡上限", "The card would hold more than its stored-value cap"
+)
+REASON_REQUIRED = add("reason_required", 422, "调整必须填写原因", "An adjustment needs a reason")

@@ -53,3 +53,20 @@ SignedYuanAmount = Annotated[
     PlainSerializer(lambda money: money.yuan(), return_type=str),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["-95.00"]}),
 ]
+
+
+def _parse_signed_money(value: Any) -> Money:
+    if isinstance(value, Money):
+        return value
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -_parse_money(value.strip()[1:])
+    return _parse_money(value)
+
+
+# Corrections may take money away; this input type accepts a leading minus.
+SignedYuanInput = Annotated[
+    Money,
+    PlainValidator(_parse_signed_money),
+    PlainSerializer(lambda money: money.yuan(), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d{1,2})?$", "examples": ["-20.00"]}),
+]

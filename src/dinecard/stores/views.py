@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, run_write
-from dinecard.security.domain import Role
-from dinecard.security.service import require_role
+from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, allowed, run_write
+from dinecard.security.domain import Principal
+from dinecard.security.policy import authorize
 from dinecard.stores import service
 
 router = APIRouter(prefix="/stores", tags=["stores"])
+
+CanStoreList = Annotated[Principal, Depends(allowed("store.list"))]
 
 
 class StoreCreate(BaseModel):
@@ -38,7 +41,7 @@ def create(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(principal, Role.HQ_ADMIN)
+    authorize(principal, "store.create")
 
     def operation(uow, now):  # type: ignore[no-untyped-def]
         store = service.create_store(uow, body.code, body.name, now)
@@ -48,7 +51,7 @@ def create(
 
 
 @router.get("", response_model=list[StoreOut], summary="List stores")
-def list_all(container: ContainerDep, _principal: PrincipalDep) -> list[StoreOut]:
+def list_all(container: ContainerDep, _principal: CanStoreList) -> list[StoreOut]:
     with container.database.read() as session:
         return [
             StoreOut(id=s.id, code=s.code, name=s.name, created_at=s.created_at) for s in service.list_stores(session)

@@ -128,6 +128,7 @@ def quote(session: Session, program: Program, command: CheckoutCommand, now: dat
         raise DomainError(errors.MEMBER_NOT_FOUND)
     if session.execute(select(Store.id).where(Store.id == command.store_id)).first() is None:
         raise DomainError(errors.STORE_NOT_FOUND)
+    ensure_can_spend(member.status, command.pay_with_balance or command.balance_only or command.use_points > 0)
     accounts = ledger.load_member_accounts(session, member.id)
     pricing = _price(program, member, accounts, command, now)
     usable = usable_points(accounts.lots, accounts.debt, now)
@@ -138,7 +139,7 @@ def quote(session: Session, program: Program, command: CheckoutCommand, now: dat
         max_points_usable=_max_usable_points(program, pricing, usable),
         principal_after=Money(accounts.principal) - pricing.paid_principal,
         bonus_after=Money(accounts.bonus) - pricing.paid_bonus,
-        points_after=usable - pricing.points_used + pricing.points_earned,
+        points_after=max(usable - pricing.points_used + pricing.points_earned, 0),
     )
 
 

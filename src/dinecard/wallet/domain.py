@@ -564,3 +564,43 @@ def allocate_recharge_refund(paid: RechargePaid, balance: Balance, amount: Money
         points_taken_back=points_target - paid.points_taken_back,
         pending_cancelled=from_pending,
     )
+
+
+# ---------------------------------------------------------------- limits (R-RCH-8, R-CMP-1)
+
+
+@dataclass(frozen=True)
+class RechargeLimits:
+    max_single: Money | None = None
+    max_daily: Money | None = None
+    max_per_hour: int | None = None
+    balance_cap: Money | None = None
+
+
+@dataclass(frozen=True)
+class RecentRecharges:
+    """The member's recharges that the limits look at, read under the member's lock."""
+
+    today_total: Money  # this business day
+    last_hour: tuple[datetime, ...]  # times of the recharges in the past hour, oldest first
+
+
+def check_recharge_limits(
+    limits: RechargeLimits, amount: Money, recent: RecentRecharges, balance_after: Money, now: datetime
+) -> None:
+    """Refuse a recharge that breaks a limit, saying which and, for the hourly count, when to retry."""
+    if limits.max_single is not None and amount > limits.max_single:
+        raise DomainError(errors.RECHARGE_LIMIT_EXCEEDED, {"limit": "single", "max": limits.max_single.yuan()})
+    if limits.max_daily is not None and recent.today_total + amount > limits.max_daily:
+        left = max(limits.max_daily - recent.today_total, Money.zero())
+        raise DomainError(
+            errors.RECHARGE_LIMIT_EXCEEDED, {"limit": "daily", "max": limits.max_daily.yuan(), "left": left.yuan()}
+        )
+    if limits.max_per_hour is not None and len(recent.last_hour) >= limits.max_per_hour:
+        oldest = recent.last_hour[-limits.max_per_hour]
+        retry_after = max(1, int((oldest - now).total_seconds()) + 3600)
+        raise DomainError(
+            errors.RECHARGE_TOO_FREQUENT, {"max_per_hour": limits.max_per_hour, "retry_after": retry_after}
+        )
+    if limits.balance_cap is not None and balance_after > limits.balance_cap:
+        raise DomainError(errors.BALANCE_CAP_EXCEEDED, {"cap": limits.balance_cap.yuan()})

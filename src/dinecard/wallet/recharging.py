@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -18,7 +18,7 @@ from dinecard.platform.db import UnitOfWork
 from dinecard.points import service as points
 from dinecard.program.domain import Program, RechargeCampaign
 from dinecard.program.models import CampaignUsage
-from dinecard.shared.calendar import add_months, local_date
+from dinecard.shared.calendar import add_months, local_date, start_of_day
 from dinecard.shared.ids import new_order_no
 from dinecard.shared.money import Money
 from dinecard.wallet.common import (
@@ -33,8 +33,11 @@ from dinecard.wallet.common import (
 )
 from dinecard.wallet.domain import (
     CampaignStanding,
+    RecentRecharges,
     RechargeContext,
+    RechargeLimits,
     active_campaign,
+    check_recharge_limits,
     quote_recharge,
 )
 from dinecard.wallet.models import BonusRelease, Recharge
@@ -49,6 +52,7 @@ class RechargeCommand:
     amount: Money
     payment_method: PaymentMethod
     channel: Channel = Channel.OFFLINE
+    limits: RechargeLimits = field(default_factory=RechargeLimits)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,10 @@ def recharge(uow: UnitOfWork, program: Program, command: RechargeCommand, now: d
         RechargeContext(store_id=store, first_recharge=member.first_recharge_at is None, campaign=standing),
     )
     accounts = ledger.load_member_accounts(uow.session, member.id)
+    balance_after = Money(accounts.principal + accounts.bonus + accounts.pending_bonus) + quote.amount + quote.bonus
+    check_recharge_limits(
+        command.limits, quote.amount, _recent_recharges(uow, program, member.id, now), balance_after, now
+    )
     order_no = new_order_no("R")
     pending = sum((part for part in quote.bonus_later), Money.zero())
     entries = money_entries(uow, accounts, quote.amount.fen, quote.bonus_now.fen, EntryReason.RECHARGE)
@@ -169,9 +177,23 @@ def recharge(uow: UnitOfWork, program: Program, command: RechargeCommand, now: d
         order_no,
         result.member,
         now,
-        {"amount": quote.amount.yuan(), "bonus": quote.bonus.yuan(), "points": quote.points},
+        {"amount": quote.amount.yuan(), "bonus_given": quote.bonus.yuan(), "points_awarded": quote.points},
     )
     return result
+
+
+def _recent_recharges(uow: UnitOfWork, program: Program, member_id: str, now: datetime) -> RecentRecharges:
+    """Today's total and the last hour's recharges (net of refunds), read under the member's lock."""
+    day_start = start_of_day(local_date(now, program.business_timezone), program.business_timezone)
+    since = min(day_start, now - timedelta(hours=1))
+    rows = uow.session.execute(
+        select(Recharge.created_at, Recharge.amount_fen - Recharge.refunded_principal_fen)
+        .where(Recharge.member_id == member_id, Recharge.created_at >= since)
+        .order_by(Recharge.created_at)
+    ).all()
+    today = sum(net for created_at, net in rows if created_at >= day_start)
+    last_hour = tuple(created_at for created_at, _net in rows if created_at > now - timedelta(hours=1))
+    return RecentRecharges(Money(int(today)), last_hour)
 
 
 def _campaign_standing(uow: UnitOfWork, campaign: RechargeCampaign, member_id: str) -> CampaignStanding:

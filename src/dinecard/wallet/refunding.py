@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dinecard.ledger import service as ledger
 from dinecard.ledger.domain import AccountKind, Entry, EntryReason
 from dinecard.ledger.models import Account, Posting
 from dinecard.ledger.service import MemberAccounts
 from dinecard.levels.domain import regrade_after_refund
-from dinecard.levels.service import apply_level_change
-from dinecard.levels.service import standing as standing_of
+from dinecard.levels.service import apply_level_change, raw_standing
 from dinecard.members.domain import ensure_open
 from dinecard.members.models import Member
 from dinecard.members.service import lock_member
@@ -170,7 +170,7 @@ def _refund_checkout(
     member.updated_at = now
     # A level earned by consumption goes when the consumption is refunded (not a recharge level).
     refund_order_no = new_order_no("F")
-    change = regrade_after_refund(program, member.level_code, standing_of(member), "checkout_refunded")
+    change = regrade_after_refund(program, member.level_code, raw_standing(member), "checkout_refunded")
     if change is not None:
         apply_level_change(uow, program, member, accounts, change, refund_order_no, now, store)
     return _record_refund(
@@ -248,7 +248,7 @@ def _refund_recharge(
     member.cumulative_recharge_fen -= principal
     member.points_lifetime -= allocation.points_taken_back
     member.updated_at = now
-    change = regrade_after_refund(program, member.level_code, standing_of(member))
+    change = regrade_after_refund(program, member.level_code, raw_standing(member))
     refund_order_no = new_order_no("F")
     if change is not None:
         apply_level_change(uow, program, member, accounts, change, refund_order_no, now, store)
@@ -395,3 +395,21 @@ def _record_refund(
         {"original_order_no": original_order_no, "amount": amount.yuan()},
     )
     return result
+
+
+def refund_preview(session: Session, order_no: str, amount: Money | None) -> tuple[str, Money]:
+    """The store an order belongs to and how much a refund of it would return (for the edge's checks)."""
+    if order_no.startswith("C"):
+        checkout = session.execute(select(Checkout).where(Checkout.order_no == order_no)).scalar_one_or_none()
+        if checkout is None:
+            raise DomainError(errors.ORDER_NOT_FOUND)
+        refunded = checkout.refunded_principal_fen + checkout.refunded_bonus_fen + checkout.refunded_other_fen
+        return checkout.store_id, amount or Money(checkout.payable_fen - refunded)
+    if order_no.startswith("R"):
+        recharge = session.execute(select(Recharge).where(Recharge.order_no == order_no)).scalar_one_or_none()
+        if recharge is None:
+            raise DomainError(errors.ORDER_NOT_FOUND)
+        return recharge.store_id, amount or Money(recharge.amount_fen - recharge.refunded_principal_fen)
+    if order_no.startswith("F"):
+        raise DomainError(errors.ORDER_NOT_REFUNDABLE)
+    raise DomainError(errors.ORDER_NOT_FOUND)

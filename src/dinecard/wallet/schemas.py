@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dinecard.members.schemas import BalanceOut, LevelOut, PointsOut, fraction_text
 from dinecard.shared.money import Money
-from dinecard.shared.schema_types import SignedYuanAmount, YuanAmount
+from dinecard.shared.schema_types import SignedYuanAmount, SignedYuanInput, YuanAmount
+from dinecard.wallet.adjusting import AdjustResult
 from dinecard.wallet.service import (
     Channel,
     CheckoutQuote,
@@ -272,3 +273,30 @@ class PointsEntryOut(BaseModel):
 class PointsHistoryOut(BaseModel):
     items: list[PointsEntryOut]
     next_before: int | None
+
+
+class AdjustmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    store_id: str | None = Field(default=None, description="Where it happens; default the caller's store")
+    principal: SignedYuanInput = Field(default_factory=Money.zero, description='Signed, e.g. "-20.00"')
+    bonus: SignedYuanInput = Field(default_factory=Money.zero)
+    points: int = Field(default=0, ge=-10_000_000, le=10_000_000)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class AdjustmentOut(_AfterFields):
+    order_no: str
+    principal: SignedYuanAmount
+    bonus: SignedYuanAmount
+    points_change: int
+
+    @classmethod
+    def of(cls, result: AdjustResult) -> AdjustmentOut:
+        return cls(
+            order_no=result.order_no,
+            principal=result.principal,
+            bonus=result.bonus,
+            points_change=result.points,
+            **_after(result.member),
+        )

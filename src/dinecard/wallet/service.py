@@ -9,7 +9,7 @@ from dinecard.wallet.checking_out import CheckoutCommand, CheckoutQuote, Checkou
 from dinecard.wallet.closing import CloseResult, close_card
 from dinecard.wallet.common import Channel, MemberAfter, PaymentMethod
 from dinecard.wallet.recharging import RechargeCommand, RechargeResult, recharge
-from dinecard.wallet.refunding import RefundResult, refund
+from dinecard.wallet.refunding import RefundResult, refund, refund_preview
 
 __all__ = [
     "Channel",
@@ -28,4 +28,5 @@ __all__ = [
     "quote",
     "recharge",
     "refund",
+    "refund_preview",
 ]

@@ -8,10 +8,18 @@ from fastapi.responses import JSONResponse
 from dinecard.ledger import history
 from dinecard.members.models import Member
 from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, run_write
+from dinecard.platform.settings import Settings
+from dinecard.security.approval import require_approval
+from dinecard.security.policy import authorize, visible_store
 from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
-from dinecard.wallet import service
+from dinecard.shared.money import Money
+from dinecard.wallet import adjusting, service
+from dinecard.wallet.adjusting import AdjustCommand
+from dinecard.wallet.domain import RechargeLimits
 from dinecard.wallet.schemas import (
+    AdjustmentCreate,
+    AdjustmentOut,
     CheckoutCreate,
     CheckoutOut,
     CloseCreate,
@@ -41,12 +49,14 @@ def recharge(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    authorize(principal, "wallet.recharge", body.store_id)
     command = service.RechargeCommand(
         member_id=member_id,
         store_id=body.store_id,
         amount=body.amount,
         payment_method=body.payment_method,
         channel=body.channel,
+        limits=recharge_limits(container.settings),
     )
     return run_write(
         request,
@@ -67,6 +77,7 @@ def checkout(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    authorize(principal, "wallet.checkout", body.store_id)
     command = _checkout_command(member_id, body)
     return run_write(
         request,
@@ -75,6 +86,17 @@ def checkout(
         idempotency_key,
         body,
         lambda uow, now: CheckoutOut.of(service.checkout(uow, container.programs.at(now), command, now)),
+    )
+
+
+def recharge_limits(settings: Settings) -> RechargeLimits:
+    """The deployment's recharge limits (R-RCH-8, R-CMP-1), from DINECARD_LIMIT_* settings."""
+    cap = settings.limit_balance_cap_yuan
+    return RechargeLimits(
+        max_single=Money.parse_yuan(settings.limit_recharge_max_yuan),
+        max_daily=Money.parse_yuan(settings.limit_daily_recharge_yuan),
+        max_per_hour=settings.limit_recharges_per_phone_per_hour,
+        balance_cap=Money.parse_yuan(cap) if cap else None,
     )
 
 
@@ -106,6 +128,10 @@ def refund(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     body = body or RefundCreate()
+    with container.database.read() as session:
+        store_id, amount = service.refund_preview(session, order_no, body.amount)
+    authorize(principal, "wallet.refund", store_id)
+    require_approval(request, container, principal, store_id, amount)
     return run_write(
         request,
         container,
@@ -133,6 +159,7 @@ def close(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     body = body or CloseCreate()
+    authorize(principal, "member.close")
     return run_write(
         request,
         container,
@@ -153,13 +180,14 @@ def _require_member(session, member_id: str) -> None:  # type: ignore[no-untyped
 def transactions(
     member_id: str,
     container: ContainerDep,
-    _principal: PrincipalDep,
+    principal: PrincipalDep,
     before: int | None = Query(default=None, description="Cursor from `next_before`"),
     limit: int = Query(default=50, ge=1, le=history.MAX_PAGE),
 ) -> MoneyHistoryOut:
+    authorize(principal, "history.read")
     with container.database.read() as session:
         _require_member(session, member_id)
-        entries, next_before = history.money_history(session, member_id, before, limit)
+        entries, next_before = history.money_history(session, member_id, before, limit, visible_store(principal))
     return MoneyHistoryOut(
         items=[
             MoneyEntryOut(
@@ -185,13 +213,14 @@ def transactions(
 def points_history(
     member_id: str,
     container: ContainerDep,
-    _principal: PrincipalDep,
+    principal: PrincipalDep,
     before: int | None = Query(default=None),
     limit: int = Query(default=50, ge=1, le=history.MAX_PAGE),
 ) -> PointsHistoryOut:
+    authorize(principal, "history.read")
     with container.database.read() as session:
         _require_member(session, member_id)
-        entries, next_before = history.points_history(session, member_id, before, limit)
+        entries, next_before = history.points_history(session, member_id, before, limit, visible_store(principal))
     return PointsHistoryOut(
         items=[
             PointsEntryOut(
@@ -210,8 +239,46 @@ def points_history(
 
 
 @router.post("/members/{member_id}/quote", response_model=QuoteOut, summary="Price a bill without checking out")
-def quote(member_id: str, body: CheckoutCreate, container: ContainerDep, _principal: PrincipalDep) -> QuoteOut:
+def quote(member_id: str, body: CheckoutCreate, container: ContainerDep, principal: PrincipalDep) -> QuoteOut:
     """The points calculator (R-PTS-6): what the checkout would cost and earn; nothing changes."""
+    authorize(principal, "wallet.quote", body.store_id)
     now = container.clock.now()
     with container.database.read() as session:
         return QuoteOut.of(service.quote(session, container.programs.at(now), _checkout_command(member_id, body), now))
+
+
+@router.post(
+    "/members/{member_id}/adjustments",
+    status_code=201,
+    response_model=AdjustmentOut,
+    summary="Adjust a member's balance or points, with a reason",
+)
+def adjust(
+    member_id: str,
+    body: AdjustmentCreate,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    store_id = body.store_id or principal.store_id
+    authorize(principal, "member.adjust", store_id)
+    size = Money(abs(body.principal.fen) + abs(body.bonus.fen)) + Money(abs(body.points))  # 1 point ≈ 1 fen
+    require_approval(request, container, principal, store_id, size)
+    command = AdjustCommand(
+        member_id=member_id,
+        store_id=store_id,
+        principal=body.principal,
+        bonus=body.bonus,
+        points=body.points,
+        reason=body.reason,
+        actor_id=principal.key_id,
+    )
+    return run_write(
+        request,
+        container,
+        principal,
+        idempotency_key,
+        body,
+        lambda uow, now: AdjustmentOut.of(adjusting.adjust(uow, container.programs.at(now), command, now)),
+    )

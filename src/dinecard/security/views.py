@@ -1,0 +1,193 @@
+"""Staff login and logout, staff accounts and API keys."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, run_write
+from dinecard.security import staff as staff_service
+from dinecard.security.domain import Role
+from dinecard.security.models import Staff
+from dinecard.security.policy import authorize
+from dinecard.security.service import create_api_key
+from dinecard.shared.errors import DomainError
+
+router = APIRouter(tags=["security"])
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=40)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class PrincipalOut(BaseModel):
+    id: str
+    name: str
+    role: Role
+    store_id: str | None
+    kind: str
+
+
+class LoginOut(BaseModel):
+    token: str = Field(description="Send as `Authorization: Bearer <token>`")
+    expires_at: datetime
+    staff: PrincipalOut
+
+
+class StaffCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    password: str = Field(min_length=8, max_length=200)
+    display_name: str = Field(min_length=1, max_length=60)
+    role: Role
+    store_id: str | None = None
+
+
+class StaffOut(BaseModel):
+    id: str
+    username: str
+    display_name: str
+    role: Role
+    store_id: str | None
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+    role: Role
+    store_id: str | None = None
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    role: Role
+    store_id: str | None
+    key: str = Field(description="Shown once; only its hash is stored")
+
+
+@router.post("/auth/login", response_model=LoginOut, summary="Staff login: a bearer token for the API and pages")
+def login(body: LoginIn, request: Request, container: ContainerDep) -> LoginOut:
+    ip = request.client.host if request.client else "unknown"
+    now = container.clock.now()
+    rule = container.settings.login_rate_limit
+    count, _, period = rule.partition("/")
+    ip_rule = f"{int(count) * 4}/{period}"
+    # Once the failures are used up, even the right password waits: a guesser learns nothing.
+    container.limiter.check(rule, "login-user", body.username.lower())
+    container.limiter.check(ip_rule, "login-ip", ip)
+    try:
+        with container.database.write() as uow:
+            result = staff_service.login(
+                uow,
+                username=body.username,
+                password=body.password,
+                secret=container.token_secret,
+                now=now,
+                ip=ip,
+                user_agent=request.headers.get("user-agent"),
+            )
+    except DomainError:
+        # Only failures count, per username and (more loosely) per address: a guesser is slowed, a
+        # colleague who typed the password right is not.
+        for limit, scope, key in ((rule, "login-user", body.username.lower()), (ip_rule, "login-ip", ip)):
+            # This failure is counted; the 401 stands, and the next attempt gets the 429.
+            with contextlib.suppress(DomainError):
+                container.limiter.hit(limit, scope, key)
+        raise
+    principal = result.principal
+    return LoginOut(
+        token=result.token,
+        expires_at=result.expires_at,
+        staff=PrincipalOut(
+            id=principal.key_id,
+            name=principal.name,
+            role=principal.role,
+            store_id=principal.store_id,
+            kind=principal.kind,
+        ),
+    )
+
+
+@router.post("/auth/logout", status_code=204, summary="End this login")
+def logout(
+    container: ContainerDep, _principal: PrincipalDep, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    token = (authorization or "")[7:].strip()
+    session_id = staff_service.session_id_of(token, container.token_secret, container.clock.now())
+    if session_id is not None:
+        with container.database.write() as uow:
+            staff_service.logout(uow, session_id, container.clock.now())
+
+
+@router.get("/auth/me", response_model=PrincipalOut, summary="Who am I")
+def me(principal: PrincipalDep) -> PrincipalOut:
+    return PrincipalOut(
+        id=principal.key_id, name=principal.name, role=principal.role, store_id=principal.store_id, kind=principal.kind
+    )
+
+
+@router.post("/staff", status_code=201, response_model=StaffOut, summary="Create a staff account")
+def create_staff(
+    body: StaffCreate,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    authorize(principal, "staff.manage")
+
+    def operation(uow, now):  # type: ignore[no-untyped-def]
+        staff_id = staff_service.create_staff(
+            uow,
+            username=body.username,
+            password=body.password,
+            role=body.role,
+            store_id=body.store_id,
+            display_name=body.display_name,
+            now=now,
+        )
+        return StaffOut(
+            id=staff_id, username=body.username, display_name=body.display_name, role=body.role, store_id=body.store_id
+        )
+
+    return run_write(request, container, principal, idempotency_key, body, operation)
+
+
+@router.get("/staff", response_model=list[StaffOut], summary="List staff accounts")
+def list_staff(container: ContainerDep, principal: PrincipalDep) -> list[StaffOut]:
+    authorize(principal, "staff.manage")
+    with container.database.read() as session:
+        rows = session.execute(select(Staff).order_by(Staff.username)).scalars().all()
+        return [
+            StaffOut(id=r.id, username=r.username, display_name=r.display_name, role=Role(r.role), store_id=r.store_id)
+            for r in rows
+        ]
+
+
+@router.post("/api-keys", status_code=201, response_model=ApiKeyOut, summary="Create an API key")
+def create_key(
+    body: ApiKeyCreate,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+) -> JSONResponse:
+    authorize(principal, "apikey.manage")
+
+    def operation(uow, now):  # type: ignore[no-untyped-def]
+        key_id, token = create_api_key(uow, body.name, body.role, body.store_id, now)
+        return ApiKeyOut(id=key_id, name=body.name, role=body.role, store_id=body.store_id, key=token)
+
+    # No Idempotency-Key here: a replay would have to store the new key's secret to answer again.
+    return run_write(request, container, principal, None, body, operation)
