@@ -27,6 +27,7 @@ from dinecard.platform.db import UnitOfWork
 from dinecard.platform.jobs import JobProgress, JobResult, keyset_batches, register_daily_job
 from dinecard.points import service as points
 from dinecard.program.domain import Program
+from dinecard.security import audit
 from dinecard.shared.calendar import add_months, birthday_in_year, end_of_day
 from dinecard.shared.money import Money
 from dinecard.wallet.models import Checkout
@@ -108,6 +109,17 @@ def _review_member(
     member.level_recharge_offset_fen = recharge_offset.fen
     member.level_consume_offset_fen = consume_offset.fen
     member.updated_at = now
+    audit.record(
+        uow,
+        actor=None,
+        actor_name="job level_review",
+        action="job level_review",
+        target_kind="member",
+        target_id=member.id,
+        now=now,
+        before={"level": verdict.from_level.code},
+        after={"level": verdict.to_level.code},
+    )
     return "lowered"
 
 
@@ -195,6 +207,16 @@ def _gift(uow: UnitOfWork, container: Container, program: Program, member_id: st
         memo=f"birthday {business_date.year}",
     )
     member.points_lifetime += gift_points
+    audit.record(
+        uow,
+        actor=None,
+        actor_name="job birthday_gifts",
+        action="job birthday_gifts",
+        target_kind="member",
+        target_id=member.id,
+        now=now,
+        after={"points_given": gift_points, "level": member.level_code},
+    )
     return gift_points
 
 

@@ -20,6 +20,7 @@ from rich.table import Table
 from dinecard.platform.container import Container
 from dinecard.platform.logging import configure_logging
 from dinecard.platform.settings import Settings, get_settings
+from dinecard.security import audit
 from dinecard.security.domain import Role
 from dinecard.shared.errors import DomainError
 
@@ -290,6 +291,17 @@ def keys_rotate() -> None:
     container = _container()
     moved = rotate(container.database, container.cipher)
     left = stale_count(container.database, container.cipher)
+    with container.database.write() as uow:
+        audit.record(
+            uow,
+            actor=None,
+            actor_name="cli",
+            action="cli keys rotate",
+            target_kind="key",
+            target_id=container.cipher.key_id,
+            now=container.clock.now(),
+            after={"moved": moved, "left": left},
+        )
     console.print(f"[green]{moved} member(s) re-sealed with key {container.cipher.key_id}[/green]; {left} left")
     if left:
         raise typer.Exit(1)
@@ -330,6 +342,16 @@ def staff_create(
                 store_id=store,
                 display_name=display_name or username,
                 now=container.clock.now(),
+            )
+            audit.record(
+                uow,
+                actor=None,
+                actor_name="cli",
+                action="cli staff create",
+                target_kind="staff",
+                target_id=staff_id,
+                now=container.clock.now(),
+                after={"username": username, "role": role.value, "store_id": store},
             )
     except DomainError as exc:
         console.print(f"[red]{exc.kind.message_en}[/red]")

@@ -22,6 +22,7 @@ from dinecard.platform import outbox
 from dinecard.platform.db import UnitOfWork
 from dinecard.platform.jobs import JobProgress, JobResult, keyset_batches, register_daily_job
 from dinecard.points.domain import usable_points
+from dinecard.security import audit
 from dinecard.shared.calendar import end_of_day, local_date
 
 if TYPE_CHECKING:
@@ -140,6 +141,16 @@ def _expire_member(
             "business_date": business_date.isoformat(),
             "points_usable": usable_points(accounts.lots, accounts.debt, now),
         },
+    )
+    audit.record(
+        uow,
+        actor=None,
+        actor_name="job points_expiry",
+        action="job points_expiry",
+        target_kind="member",
+        target_id=member.id,
+        now=now,
+        after={"points_expired": points, "lots": len(expired)},
     )
     return len(expired), points
 

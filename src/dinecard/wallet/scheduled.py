@@ -15,6 +15,7 @@ from dinecard.members.service import lock_member
 from dinecard.platform import outbox
 from dinecard.platform.db import UnitOfWork
 from dinecard.platform.jobs import JobProgress, JobResult, keyset_batches, register_daily_job
+from dinecard.security import audit
 from dinecard.shared.money import Money
 from dinecard.wallet.models import BonusRelease
 
@@ -97,6 +98,17 @@ def _release_member(uow: UnitOfWork, container: Container, member_id: str, busin
     for release in due:
         release.released_at = now
         release.journal_transaction_id = transaction_id
+    audit.record(
+        uow,
+        actor=None,
+        actor_name="job bonus_release",
+        action="job bonus_release",
+        target_kind="member",
+        target_id=member.id,
+        now=now,
+        before={"bonus": Money(accounts.bonus).yuan()},
+        after={"bonus": Money(accounts.bonus + amount).yuan(), "released": Money(amount).yuan()},
+    )
     outbox.enqueue(
         uow,
         member_id=member.id,
