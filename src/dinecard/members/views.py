@@ -12,7 +12,7 @@ from dinecard.members.domain import MemberStatus
 from dinecard.members.schemas import MemberCodeOut, MemberCreate, MemberOut, MemberUpdate
 from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, allowed, run_write
 from dinecard.security.domain import Principal
-from dinecard.security.policy import authorize
+from dinecard.security.policy import authorize, home_store
 
 router = APIRouter(prefix="/members", tags=["members"])
 
@@ -28,7 +28,8 @@ def register(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    authorize(principal, "member.register", body.store_id)
+    store_id = home_store(principal, body.store_id)  # a till registers members at its own store
+    authorize(principal, "member.register", store_id)
 
     def operation(uow, now):  # type: ignore[no-untyped-def]
         member_id = service.register_member(
@@ -40,7 +41,7 @@ def register(
                 name=body.name,
                 birthday=body.birthday,
                 gender=body.gender.value if body.gender else None,
-                store_id=body.store_id,
+                store_id=store_id,
                 referral_code=body.referral_code,
                 profile=body.profile.model_dump() if body.profile else {},
             ),

@@ -34,7 +34,10 @@ def require_approval(
     if not credential:
         raise DomainError(errors.APPROVAL_REQUIRED, {"threshold": threshold(container).yuan()})
     authenticator: Authenticator = request.app.state.authenticator
-    approver = authenticator.authenticate(credential.removeprefix("Bearer ").strip())
+    token = credential.strip()
+    if token[:7].lower() == "bearer ":
+        token = token[7:].strip()
+    approver = authenticator.authenticate(token)
     if approver.key_id == principal.key_id:
         raise DomainError(errors.APPROVAL_REQUIRED, {"threshold": threshold(container).yuan()})
     authorize(approver, "approval.decide", store_id)

@@ -159,7 +159,11 @@ def close(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     body = body or CloseCreate()
-    authorize(principal, "member.close")
+    with container.database.read() as session:
+        member = session.get(Member, member_id)
+        home_store = member.store_id if member is not None else None
+    # A store manager closes only their own store's members (one with no home store: HQ only).
+    authorize(principal, "member.close", home_store or "no home store")
     return run_write(
         request,
         container,
