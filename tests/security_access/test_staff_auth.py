@@ -262,3 +262,21 @@ def test_passwords_are_stored_only_as_argon2_hashes(client: TestClient, containe
 
     assert stored.startswith("$argon2")
     assert PASSWORD not in stored
+
+
+def test_the_login_cookie_serves_the_web_pages_until_logout(client: TestClient) -> None:
+    # given a cashier who logs in from a browser (no Authorization header afterwards)
+    store_id = open_store(client, "S701")
+    create_staff(client, "web-cashier", Role.CASHIER, store_id)
+    browser = TestClient(client.app)
+    response = browser.post(f"{API}/auth/login", json={"username": "web-cashier", "password": PASSWORD})
+    assert response.status_code == 200
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+
+    # then the cookie alone identifies them
+    assert browser.get(f"{API}/auth/me").json()["role"] == "cashier"
+
+    # and after logout it no longer does
+    assert browser.post(f"{API}/auth/logout").status_code == 204
+    assert_problem(browser.get(f"{API}/auth/me"), 401, "unauthenticated")

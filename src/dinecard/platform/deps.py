@@ -24,10 +24,19 @@ def get_container(request: Request) -> Container:
     return container
 
 
+SESSION_COOKIE = "dinecard_session"
+
+
+def request_token(request: Request, authorization: str | None) -> str | None:
+    """The bearer token, or for the web pages the login cookie (HttpOnly, SameSite=Strict)."""
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
 def get_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
-    token = authorization[7:].strip() if authorization and authorization[:7].lower() == "bearer " else None
-    principal = authenticator.authenticate(token)
+    principal = authenticator.authenticate(request_token(request, authorization))
     container: Container = request.app.state.container
     container.limiter.hit(container.settings.api_rate_limit, "requests", principal.key_id)
     return principal

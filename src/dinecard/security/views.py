@@ -6,12 +6,12 @@ import contextlib
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, run_write
+from dinecard.platform.deps import SESSION_COOKIE, ContainerDep, IdempotencyKey, PrincipalDep, request_token, run_write
 from dinecard.security import staff as staff_service
 from dinecard.security.domain import Role
 from dinecard.security.models import Staff
@@ -78,7 +78,7 @@ class ApiKeyOut(BaseModel):
 
 
 @router.post("/auth/login", response_model=LoginOut, summary="Staff login: a bearer token for the API and pages")
-def login(body: LoginIn, request: Request, container: ContainerDep) -> LoginOut:
+def login(body: LoginIn, request: Request, response: Response, container: ContainerDep) -> LoginOut:
     ip = request.client.host if request.client else "unknown"
     now = container.clock.now()
     rule = container.settings.login_rate_limit
@@ -106,6 +106,15 @@ def login(body: LoginIn, request: Request, container: ContainerDep) -> LoginOut:
             with contextlib.suppress(DomainError):
                 container.limiter.hit(limit, scope, key)
         raise
+    # The same token as a cookie serves the web pages; SameSite=Strict keeps other sites' forms out.
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=int((result.expires_at - now).total_seconds()),
+    )
     principal = result.principal
     return LoginOut(
         token=result.token,
@@ -122,9 +131,14 @@ def login(body: LoginIn, request: Request, container: ContainerDep) -> LoginOut:
 
 @router.post("/auth/logout", status_code=204, summary="End this login")
 def logout(
-    container: ContainerDep, _principal: PrincipalDep, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    response: Response,
+    container: ContainerDep,
+    _principal: PrincipalDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> None:
-    token = (authorization or "")[7:].strip()
+    token = request_token(request, authorization) or ""
+    response.delete_cookie(SESSION_COOKIE)
     session_id = staff_service.session_id_of(token, container.token_secret, container.clock.now())
     if session_id is not None:
         with container.database.write() as uow:
