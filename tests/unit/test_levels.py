@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dinecard.levels.domain import Standing, earned_level, regrade_after_recharge_refund, upgrade_after
+from dinecard.levels.domain import Standing, earned_level, regrade_after_refund, upgrade_after
 from dinecard.program.presets import default_program
 from dinecard.shared.money import Money
 from tests.unit.programs import with_levels
@@ -84,7 +84,7 @@ def test_upgrade_after_never_downgrades() -> None:
 
 def test_a_refunded_recharge_takes_back_the_level_it_bought() -> None:
     # given a diamond member whose cumulative recharge drops to 500 after a refund
-    change = regrade_after_recharge_refund(PROGRAM, "diamond", Standing(_yuan("500"), NOTHING))
+    change = regrade_after_refund(PROGRAM, "diamond", Standing(_yuan("500"), NOTHING))
     # then
     assert change is not None
     assert (change.from_level.code, change.to_level.code, change.reason) == ("diamond", "silver", "recharge_refunded")
@@ -93,12 +93,12 @@ def test_a_refunded_recharge_takes_back_the_level_it_bought() -> None:
 
 
 def test_a_refund_that_keeps_the_threshold_keeps_the_level() -> None:
-    assert regrade_after_recharge_refund(PROGRAM, "silver", Standing(_yuan("500"), NOTHING)) is None
-    assert regrade_after_recharge_refund(PROGRAM, "gold", Standing(_yuan("1500"), NOTHING)) is None
+    assert regrade_after_refund(PROGRAM, "silver", Standing(_yuan("500"), NOTHING)) is None
+    assert regrade_after_refund(PROGRAM, "gold", Standing(_yuan("1500"), NOTHING)) is None
 
 
 def test_a_regrade_never_upgrades() -> None:
-    assert regrade_after_recharge_refund(PROGRAM, "normal", Standing(_yuan("2000"), NOTHING)) is None
+    assert regrade_after_refund(PROGRAM, "normal", Standing(_yuan("2000"), NOTHING)) is None
 
 
 def test_the_default_levels_carry_the_articles_discounts_and_multipliers() -> None:

@@ -91,9 +91,6 @@ def regrade_after_refund(
     return None
 
 
-regrade_after_recharge_refund = regrade_after_refund
-
-
 def offsets_after_downgrade(program: Program, to_rank: int, standing: Standing) -> tuple[Money, Money]:
     """Offsets that make the member stand exactly at the new level's thresholds."""
     level = program.levels[to_rank]

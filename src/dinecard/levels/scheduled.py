@@ -24,7 +24,7 @@ from dinecard.members.models import Member
 from dinecard.members.service import lock_member
 from dinecard.platform import outbox
 from dinecard.platform.db import UnitOfWork
-from dinecard.platform.jobs import JobProgress, JobResult, keyset_batches, register_daily_job
+from dinecard.platform.jobs import JobProgress, JobResult, keyset_batches, member_pages, register_daily_job
 from dinecard.points import service as points
 from dinecard.program.domain import Program
 from dinecard.security import audit
@@ -43,22 +43,12 @@ def _reviewable(program: Program, period_end: datetime) -> Callable[[Session, st
     # so month-end clamping (31 Aug + 3 months = 30 Nov) is never a day late.
     started_before = period_end - timedelta(days=28 * months)
 
-    def page(session: Session, after: str | None, limit: int) -> Sequence[str]:
-        statement = (
-            select(Member.id)
-            .where(
-                Member.level_code != program.entry_level.code,
-                Member.status != MemberStatus.CLOSED.value,
-                Member.level_since <= started_before,
-            )
-            .order_by(Member.id)
-            .limit(limit)
-        )
-        if after is not None:
-            statement = statement.where(Member.id > after)
-        return list(session.execute(statement).scalars())
-
-    return page
+    return member_pages(
+        Member.id,
+        Member.level_code != program.entry_level.code,
+        Member.status != MemberStatus.CLOSED.value,
+        Member.level_since <= started_before,
+    )
 
 
 def _consumed_since(uow: UnitOfWork, member_id: str, since: datetime, until: datetime) -> Money:
@@ -137,20 +127,11 @@ def _birthdays(business_date: date) -> Callable[[Session, str | None, int], Sequ
     if any(birthday_in_year(date(2000, 2, 29), day.year) == day for day in days):
         month_days.add((2, 29))
 
-    def page(session: Session, after: str | None, limit: int) -> Sequence[str]:
-        month_of, day_of = extract("month", Member.birthday), extract("day", Member.birthday)
-        condition = or_(*[(month_of == month) & (day_of == day) for month, day in sorted(month_days)])
-        statement = (
-            select(Member.id)
-            .where(Member.birthday.is_not(None), Member.status == MemberStatus.ACTIVE.value, condition)
-            .order_by(Member.id)
-            .limit(limit)
-        )
-        if after is not None:
-            statement = statement.where(Member.id > after)
-        return list(session.execute(statement).scalars())
-
-    return page
+    month_of, day_of = extract("month", Member.birthday), extract("day", Member.birthday)
+    on_a_birthday = or_(*[(month_of == month) & (day_of == day) for month, day in sorted(month_days)])
+    return member_pages(
+        Member.id, Member.birthday.is_not(None), Member.status == MemberStatus.ACTIVE.value, on_a_birthday
+    )
 
 
 def give_birthday_gifts(container: Container, business_date: date, progress: JobProgress) -> JobResult:

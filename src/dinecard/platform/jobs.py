@@ -156,6 +156,23 @@ def keyset_batches(
         after = keys[-1]
 
 
+def member_pages(
+    column: Any, *conditions: Any, distinct: bool = False
+) -> Callable[[Session, str | None, int], Sequence[str]]:
+    """A `keyset_batches` page reader: member ids from `column`, ascending, where `conditions` hold."""
+
+    def page(session: Session, after: str | None, limit: int) -> Sequence[str]:
+        statement = select(column).where(*conditions)
+        if distinct:
+            statement = statement.distinct()
+        if after is not None:
+            statement = statement.where(column > after)
+        ids = session.execute(statement.order_by(column).limit(limit)).scalars()
+        return [member_id for member_id in ids if member_id is not None]
+
+    return page
+
+
 class RunStatus(StrEnum):
     RAN = "ran"
     ALREADY_RAN = "already_ran"

@@ -13,6 +13,7 @@ from dinecard.ledger import service as ledger
 from dinecard.ledger.models import JournalTransaction
 from dinecard.members.models import Member
 from dinecard.members.schemas import BalanceOut, PointsOut
+from dinecard.platform import metrics
 from dinecard.platform.db import UnitOfWork
 from dinecard.points.domain import usable_points
 from dinecard.security import audit
@@ -90,15 +91,8 @@ def record_write(
 
 def route_template(request: Request) -> str:
     """The matched route's full template (`/api/v1/members/{member_id}/recharges`), never the requested path."""
-    # FastAPI (0.16x) keeps included routers apart, so the matched route knows only its own
-    # router's part of the path: the rest is the leading segments of the requested path.
-    relative = getattr(request.scope.get("route"), "path", None)
-    if not relative:
-        return request.url.path
-    template = relative.strip("/").split("/")
-    requested = request.url.path.strip("/").split("/")
-    prefix = requested[: max(len(requested) - len(template), 0)]
-    return "/" + "/".join(prefix + template)
+    template = metrics.route_template(request.scope)
+    return request.url.path if template == metrics.UNMATCHED_ROUTE else template
 
 
 def _target(

@@ -20,7 +20,7 @@ from dinecard.ledger.models import Account
 from dinecard.members.service import lock_member
 from dinecard.platform import outbox
 from dinecard.platform.db import UnitOfWork
-from dinecard.platform.jobs import JobProgress, JobResult, keyset_batches, register_daily_job
+from dinecard.platform.jobs import JobProgress, JobResult, keyset_batches, member_pages, register_daily_job
 from dinecard.points.domain import usable_points
 from dinecard.security import audit
 from dinecard.shared.calendar import end_of_day, local_date
@@ -71,13 +71,7 @@ def _lot_owners(*conditions: ColumnElement[bool]) -> Callable[[Session, str | No
     """A page of ids of members owning a non-empty lot that meets `conditions`."""
     where = [Account.kind == LOT.value, Account.balance > 0, Account.expires_at.is_not(None), *conditions]
 
-    def page(session: Session, after: str | None, limit: int) -> Sequence[str]:
-        statement = select(Account.member_id).where(*where).distinct().order_by(Account.member_id).limit(limit)
-        if after is not None:
-            statement = statement.where(Account.member_id > after)
-        return [member_id for member_id in session.execute(statement).scalars() if member_id is not None]
-
-    return page
+    return member_pages(Account.member_id, *where, distinct=True)
 
 
 def _count_lot_owners(container: Container, *conditions: ColumnElement[bool]) -> int:

@@ -95,9 +95,5 @@ def load_or_create_keys(configured: str | None, key_file: Path) -> list[bytes]:
     return [key]
 
 
-def load_or_create_key(configured: str | None, key_file: Path) -> bytes:
-    return load_or_create_keys(configured, key_file)[0]
-
-
 def new_key_text() -> str:
     return base64.b64encode(os.urandom(32)).decode()

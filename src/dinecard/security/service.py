@@ -91,8 +91,3 @@ class Authenticator:
         if principal is None:
             raise DomainError(errors.UNAUTHENTICATED)
         return principal
-
-
-def require_role(principal: Principal, *roles: Role) -> None:
-    if principal.role not in roles:
-        raise DomainError(errors.FORBIDDEN)

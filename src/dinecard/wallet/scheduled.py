@@ -14,7 +14,7 @@ from dinecard.ledger.domain import AccountKind, Entry, EntryReason, Unit
 from dinecard.members.service import lock_member
 from dinecard.platform import outbox
 from dinecard.platform.db import UnitOfWork
-from dinecard.platform.jobs import JobProgress, JobResult, keyset_batches, register_daily_job
+from dinecard.platform.jobs import JobProgress, JobResult, keyset_batches, member_pages, register_daily_job
 from dinecard.security import audit
 from dinecard.shared.money import Money
 from dinecard.wallet.models import BonusRelease
@@ -24,23 +24,13 @@ if TYPE_CHECKING:
 
 
 def _open_release_owners(business_date: date) -> Callable[[Session, str | None, int], Sequence[str]]:
-    def page(session: Session, after: str | None, limit: int) -> Sequence[str]:
-        statement = (
-            select(BonusRelease.member_id)
-            .where(
-                BonusRelease.due_on <= business_date,
-                BonusRelease.released_at.is_(None),
-                BonusRelease.cancelled_at.is_(None),
-            )
-            .distinct()
-            .order_by(BonusRelease.member_id)
-            .limit(limit)
-        )
-        if after is not None:
-            statement = statement.where(BonusRelease.member_id > after)
-        return list(session.execute(statement).scalars())
-
-    return page
+    return member_pages(
+        BonusRelease.member_id,
+        BonusRelease.due_on <= business_date,
+        BonusRelease.released_at.is_(None),
+        BonusRelease.cancelled_at.is_(None),
+        distinct=True,
+    )
 
 
 def release_bonuses(container: Container, business_date: date, progress: JobProgress) -> JobResult:
