@@ -29,7 +29,8 @@ class AccountKind(StrEnum):
     POINTS_EXPIRED = "points_expired"
     POINTS_FORFEITED = "points_forfeited"
     POINTS_DEBT_WRITTEN_OFF = "points_debt_written_off"
-    ADJUSTMENT = "adjustment"  # manual corrections, per store and unit  # owed points given up when a card closes
+    ADJUSTMENT = "adjustment"  # manual corrections, per store and unit
+    COUPON_COST = "coupon_cost"  # what coupons took off bills, per store and coupon template
 
 
 MEMBER_KINDS = frozenset(
@@ -73,6 +74,13 @@ class EntryReason(StrEnum):
     DEBT = "debt"  # points owed after a take-back exceeded what was left
     DEBT_WRITE_OFF = "debt_write_off"
     ADJUSTMENT = "adjustment"
+    COUPON = "coupon"  # a coupon's discount, booked as its cost when used
+    COUPON_RESTORE = "coupon_restore"  # a coupon's cost reversed by a refund of its bill
+    MALL_REDEEM = "mall_redeem"  # points spent in the points mall
+    MALL_CANCEL = "mall_cancel"  # points given back when a redemption is cancelled
+    LOTTERY_DRAW = "lottery_draw"  # points paid for a draw
+    LOTTERY_PRIZE = "lottery_prize"  # points won in a draw
+    LEVEL_PURCHASE = "level_purchase"  # points spent to buy a level
 
 
 @dataclass(frozen=True)

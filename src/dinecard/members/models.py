@@ -35,6 +35,8 @@ class Member(Base):
     # After a downgrade, what the cumulative figures held beyond the new level (levels/domain.Standing).
     level_recharge_offset_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     level_consume_offset_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # A level bought with points (R-PTS-4): refunds do not take it away; the periodic review may.
+    level_floor_code: Mapped[str | None] = mapped_column(String(20))
     first_recharge_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     checkout_count: Mapped[int] = mapped_column(Integer, default=0)
     last_consumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from dinecard.ledger import service as ledger
 from dinecard.ledger.domain import AccountKind, Entry, EntryReason, Unit
+from dinecard.ledger.models import Account, Posting
 from dinecard.ledger.service import MemberAccounts
 from dinecard.platform.db import UnitOfWork
 from dinecard.points.domain import Lot, grace_expiry, lot_expiry, sort_for_spending, take_from_lots
@@ -52,16 +56,19 @@ def _ensure_lot_in_snapshot(accounts: MemberAccounts, lot_id: int, expires_at: d
 
 
 def spend(
-    uow: UnitOfWork, accounts: MemberAccounts, points: int, now: datetime, store_id: str | None = None
+    uow: UnitOfWork,
+    accounts: MemberAccounts,
+    points: int,
+    now: datetime,
+    store_id: str | None = None,
+    reason: EntryReason = EntryReason.REDEEM,
 ) -> list[Entry]:
     """Use points, soonest-expiring lots first (the caller has checked they are usable)."""
     if points == 0:
         return []
     taken = take_from_lots(accounts.lots, points, now)
-    entries = [Entry(lot_id, LOT, -portion, POINTS, EntryReason.REDEEM) for lot_id, portion in taken]
-    entries.append(
-        ledger.counter_entry(uow, AccountKind.POINTS_REDEEMED, POINTS, points, EntryReason.REDEEM, now, store_id)
-    )
+    entries = [Entry(lot_id, LOT, -portion, POINTS, reason) for lot_id, portion in taken]
+    entries.append(ledger.counter_entry(uow, AccountKind.POINTS_REDEEMED, POINTS, points, reason, now, store_id))
     ledger.apply_to_snapshot(accounts, entries)
     return entries
 
@@ -102,6 +109,7 @@ def restore(
     points: int,
     now: datetime,
     store_id: str | None = None,
+    reason: EntryReason = EntryReason.REFUND_RESTORE,
 ) -> list[Entry]:
     """Give used points back to the lots they came from, keeping their expiry (R-PAY-6).
 
@@ -117,7 +125,7 @@ def restore(
     repay = min(points, -accounts.debt)
     if repay:
         entries.append(
-            Entry(accounts.debt_id, AccountKind.MEMBER_POINTS_DEBT, repay, POINTS, EntryReason.REFUND_RESTORE)
+            Entry(accounts.debt_id, AccountKind.MEMBER_POINTS_DEBT, repay, POINTS, reason)
         )
         skip += repay  # the lots that would have received these points are skipped, latest-expiring first
         remaining -= repay
@@ -134,14 +142,26 @@ def restore(
             expires_at = grace_expiry(program, now)
             target = ledger.lot_account(uow, member_id, expires_at, now)
         _ensure_lot_in_snapshot(accounts, target, expires_at)
-        entries.append(Entry(target, LOT, portion, POINTS, EntryReason.REFUND_RESTORE))
+        entries.append(Entry(target, LOT, portion, POINTS, reason))
         if remaining == 0:
             break
     assert remaining == 0, "cannot restore more points than were used"
     entries.append(
-        ledger.counter_entry(
-            uow, AccountKind.POINTS_REDEEMED, POINTS, -points, EntryReason.REFUND_RESTORE, now, store_id
-        )
+        ledger.counter_entry(uow, AccountKind.POINTS_REDEEMED, POINTS, -points, reason, now, store_id)
     )
     ledger.apply_to_snapshot(accounts, entries)
     return entries
+
+
+def spent_lots(session: Session, journal_transaction_id: int, reason: EntryReason = EntryReason.REDEEM) -> list[Lot]:
+    """What a spend took from each lot (balance = points taken), to give them back to the same lots."""
+    rows = session.execute(
+        select(Posting.account_id, Posting.amount, Account.expires_at)
+        .join(Account, Account.id == Posting.account_id)
+        .where(
+            Posting.transaction_id == journal_transaction_id,
+            Posting.reason == reason.value,
+            Account.kind == AccountKind.MEMBER_POINTS_LOT.value,
+        )
+    ).all()
+    return [Lot(account_id, -amount, expires_at) for account_id, amount, expires_at in rows]

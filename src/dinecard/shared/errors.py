@@ -146,3 +146,75 @@ BALANCE_CAP_EXCEEDED = add(
     "balance_cap_exceeded", 409, "充值后余额将超过储值卡上限", "The card would hold more than its stored-value cap"
 )
 REASON_REQUIRED = add("reason_required", 422, "调整必须填写原因", "An adjustment needs a reason")
+# Menu
+DISH_NOT_FOUND = add("dish_not_found", 422, "菜品不在菜单中", "This dish is not on the menu")
+DISH_NOT_AVAILABLE = add("dish_not_available", 422, "该菜品在本店不可售", "This dish is not sold at this store")
+DISH_EXCLUSIVE = add("dish_exclusive", 422, "该菜品为高等级会员专享", "This dish is exclusive to higher member levels")
+DISH_ID_TAKEN = add("dish_id_taken", 409, "菜品编号已存在", "A dish with this id already exists")
+# Coupons: one code per reason a coupon cannot be used, so the till can say exactly why.
+COUPON_NOT_FOUND = add("coupon_not_found", 404, "优惠券不存在", "No such coupon")
+COUPON_TEMPLATE_NOT_FOUND = add("coupon_template_not_found", 404, "券模板不存在", "No such coupon template")
+COUPON_TEMPLATE_TAKEN = add("coupon_template_taken", 409, "券模板编号已存在", "A coupon template with this code exists")
+COUPON_TEMPLATE_INACTIVE = add(
+    "coupon_template_inactive", 409, "该券已停止发放", "This coupon template is no longer issued"
+)
+COUPON_OUT_OF_STOCK = add("coupon_out_of_stock", 409, "券已发完", "No coupons of this template are left")
+COUPON_MEMBER_LIMIT = add(
+    "coupon_member_limit", 409, "该会员领取此券已达上限", "The member already holds the most coupons of this kind"
+)
+COUPON_WRONG_MEMBER = add("coupon_wrong_member", 409, "此券不属于该会员", "This coupon belongs to another member")
+COUPON_NOT_YET_VALID = add("coupon_not_yet_valid", 409, "此券尚未到使用时间", "This coupon is not valid yet")
+COUPON_EXPIRED = add("coupon_expired", 409, "此券已过期", "This coupon has expired")
+COUPON_USED = add("coupon_used", 409, "此券已使用", "This coupon has already been used")
+COUPON_VOIDED = add("coupon_voided", 409, "此券已作废", "This coupon has been voided")
+COUPON_WRONG_STORE = add("coupon_wrong_store", 409, "此券不适用于本门店", "This coupon is not valid at this store")
+COUPON_WRONG_LEVEL = add(
+    "coupon_wrong_level", 409, "会员等级不满足此券的使用条件", "The member's level may not use this coupon"
+)
+COUPON_BLACKOUT_DATE = add(
+    "coupon_blackout_date",
+    409,
+    "今日为此券的不可用日期（如节假日）",
+    "This coupon cannot be used today (a blackout date)",
+)
+COUPON_THRESHOLD_NOT_MET = add(
+    "coupon_threshold_not_met", 409, "未达到此券的使用门槛", "The bill does not reach this coupon's threshold"
+)
+COUPON_DISH_NOT_ON_BILL = add(
+    "coupon_dish_not_on_bill", 409, "账单中没有此券适用的菜品", "The bill has no dish this voucher covers"
+)
+COUPON_NOT_COMBINABLE = add(
+    "coupon_not_combinable", 409, "此券不能与账单上的其他券同时使用", "This coupon cannot be combined with the others"
+)
+COUPON_NO_EFFECT = add(
+    "coupon_no_effect", 409, "账单已无可抵扣金额，此券无需使用", "Nothing is left on the bill for this coupon to take"
+)
+COUPON_DUPLICATE = add("coupon_duplicate", 422, "同一张券重复提交", "The same coupon was given twice")
+# Points mall, level purchase, lottery, stamp cards
+REWARD_NOT_FOUND = add("reward_not_found", 404, "积分商城中没有该礼品", "No such reward in the points mall")
+REWARD_TAKEN = add("reward_taken", 409, "礼品编号已存在", "A reward with this id already exists")
+REWARD_UNAVAILABLE = add("reward_unavailable", 409, "该礼品当前不可兑换", "This reward cannot be redeemed now")
+REWARD_OUT_OF_STOCK = add("reward_out_of_stock", 409, "礼品已兑完", "This reward is out of stock")
+REWARD_MEMBER_LIMIT = add(
+    "reward_member_limit", 409, "该会员兑换此礼品已达上限", "The member has redeemed this reward the most times allowed"
+)
+REDEMPTION_NOT_FOUND = add("redemption_not_found", 404, "兑换记录不存在", "No such redemption")
+REDEMPTION_NOT_CANCELLABLE = add(
+    "redemption_not_cancellable",
+    409,
+    "该兑换已超过可取消时间、已取消或所兑券已使用",
+    "This redemption can no longer be cancelled (window passed, already cancelled, or its coupon used)",
+)
+LEVEL_NOT_PURCHASABLE = add(
+    "level_not_purchasable", 409, "该等级不能用积分购买", "This level cannot be bought with points"
+)
+LOTTERY_NOT_FOUND = add("lottery_not_found", 404, "抽奖活动不存在", "No such lottery")
+LOTTERY_TAKEN = add("lottery_taken", 409, "抽奖活动编号已存在", "A lottery with this id already exists")
+LOTTERY_CLOSED = add("lottery_closed", 409, "抽奖活动未开始或已结束", "This lottery is not running now")
+LOTTERY_DAILY_LIMIT = add(
+    "lottery_daily_limit", 429, "今日抽奖次数已用完", "The member has used today's draws for this lottery"
+)
+LOTTERY_NO_PRIZES = add("lottery_no_prizes", 409, "奖品已全部抽完", "Every prize of this lottery is gone")
+DRAW_NOT_FOUND = add("draw_not_found", 404, "抽奖记录不存在", "No such draw")
+STAMP_CARD_NOT_FOUND = add("stamp_card_not_found", 404, "集点卡不存在", "No such stamp card")
+STAMP_CARD_TAKEN = add("stamp_card_taken", 409, "集点卡编号已存在", "A stamp card with this id already exists")

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from dinecard.coupons.domain import CouponEffect, IssuedCoupon, apply_bill_coupons, check_stacking, take_dish_units
 from dinecard.program.domain import (
     BalanceOrder,
     DiscountScope,
@@ -189,6 +190,7 @@ class CheckoutRequest:
     lines: tuple[BillLine, ...] = ()
     moment: datetime | None = None
     store_id: str | None = None
+    coupons: tuple[IssuedCoupon, ...] = ()  # already checked usable by this member here and now
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,11 @@ class CheckoutPricing:
     points_earned: int
     points_multiplier: Fraction
     bonus_points: int  # flat spend bonuses, included in points_earned
+    coupons: tuple[CouponEffect, ...] = ()
+
+    @property
+    def coupon_discount(self) -> Money:
+        return sum((effect.amount for effect in self.coupons), Money.zero())
 
     @property
     def paid_from_balance(self) -> Money:
@@ -350,19 +357,27 @@ def price_checkout(
     usable_points: int,
     facts: MemberFacts | None = None,
 ) -> CheckoutPricing:
-    """Dish promotions, then the level (or birthday) discount, then points, then balance, then the
-    other tender (R-PAY-2); points earned on what is paid."""
+    """Dish vouchers and promotions, then the level (or birthday) discount, then coupons, then
+    points, then balance, then the other tender (R-PAY-2); points earned on what is paid."""
     facts = facts or MemberFacts()
     if request.bill_total.fen <= 0:
         raise DomainError(errors.AMOUNT_NOT_POSITIVE, {"field": "bill_total"})
     today = occasions(program, facts, request.moment, request.store_id)
     discounts: list[Discount] = []
-    # 1. Dish promotions (member day, birthday) price their lines; those lines get no further discount.
+    coupons = list(request.coupons)
+    check_stacking(coupons)
+    # 1. Dish vouchers take their units off the bill (what a capped voucher leaves stays on it).
+    dish_effects, taken = take_dish_units(
+        coupons, [(line.dish_id, line.quantity, line.unit_price) for line in request.lines]
+    )
+    vouchered = sum((effect.amount for effect in dish_effects), Money.zero())
+    # 2. Dish promotions (member day, birthday) price the other units; those get no further discount.
     promoted_total, promoted_after = Money.zero(), Money.zero()
     applicable = _dish_discounts(program, today)
     by_kind: dict[str, Money] = {}
-    for line in request.lines:
-        best = _best_dish_rate(line, applicable)
+    for whole_line, units_taken in zip(request.lines, taken, strict=True):
+        line = BillLine(whole_line.dish_id, whole_line.quantity - units_taken, whole_line.unit_price)
+        best = _best_dish_rate(line, applicable) if line.quantity else None
         if best is None:
             continue
         kind, rate = best
@@ -370,8 +385,8 @@ def price_checkout(
         promoted_total, promoted_after = promoted_total + line.total, promoted_after + after
         by_kind[kind] = by_kind.get(kind, Money.zero()) + (line.total - after)
     discounts += [Discount(kind, amount) for kind, amount in by_kind.items() if amount.fen]
-    rest = request.bill_total - promoted_total
-    # 2. The bill discount on the rest: the level's, or the birthday's when that is larger.
+    rest = request.bill_total - vouchered - promoted_total
+    # 3. The bill discount on the rest: the level's, or the birthday's when that is larger.
     pays_from_balance = request.pay_with_balance or request.balance_only
     # "Only when paying from balance" needs a balance to pay from: an empty card earns no discount.
     pays_something_from_balance = pays_from_balance and balance.total.fen > 0
@@ -386,11 +401,14 @@ def price_checkout(
         discounts.append(Discount("birthday", birthday_discount))
     elif level_discount.fen:
         discounts.append(Discount("level", level_discount))
-    discounted = promoted_after + rest - max(level_discount, birthday_discount)
-    # 3. Points.
+    after_discount = promoted_after + rest - max(level_discount, birthday_discount)
+    # 4. Cash, threshold, percent and free-meal coupons.
+    bill_effects = apply_bill_coupons(coupons, after_discount)
+    discounted = after_discount - sum((effect.amount for effect in bill_effects), Money.zero())
+    # 5. Points.
     deduction = _points_deduction(program, request.use_points, discounted, usable_points)
     payable = discounted - deduction
-    # 4. Balance, 5. the other tender.
+    # 6. Balance, 7. the other tender.
     from_balance = Money.zero()
     if pays_from_balance:
         from_balance = min(payable, balance.total)
@@ -401,7 +419,7 @@ def price_checkout(
     extra_points = spend_bonus_points(program, payable, request.moment, request.store_id)
     return CheckoutPricing(
         bill_total=request.bill_total,
-        discount=request.bill_total - discounted,
+        discount=request.bill_total - vouchered - after_discount,
         discounts=tuple(discounts),
         points_used=request.use_points,
         points_deduction=deduction,
@@ -412,6 +430,7 @@ def price_checkout(
         points_earned=points_for_payment(program, level, payable, multiplier) + extra_points,
         points_multiplier=level.points_multiplier * multiplier,
         bonus_points=extra_points,
+        coupons=tuple(dish_effects + bill_effects),
     )
 
 

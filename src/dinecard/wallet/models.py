@@ -64,6 +64,9 @@ class Checkout(Base):
     level_code: Mapped[str] = mapped_column(String(20))
     items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     discounts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # What coupons took off (booked as their cost) and which coupons, for the receipt and refunds.
+    coupon_discount_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    coupons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     refunded_principal_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_bonus_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_other_fen: Mapped[int] = mapped_column(BigInteger, default=0)

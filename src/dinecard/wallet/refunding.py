@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from dinecard.ledger import service as ledger
 from dinecard.ledger.domain import AccountKind, Entry, EntryReason
-from dinecard.ledger.models import Account, Posting
 from dinecard.ledger.service import MemberAccounts
 from dinecard.levels.domain import regrade_after_refund
 from dinecard.levels.service import apply_level_change, raw_standing
@@ -19,7 +18,6 @@ from dinecard.members.models import Member
 from dinecard.members.service import lock_member
 from dinecard.platform.db import UnitOfWork
 from dinecard.points import service as points
-from dinecard.points.domain import Lot
 from dinecard.program.domain import Program
 from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
@@ -83,19 +81,6 @@ def refund(
     return _refund_recharge(uow, program, member, accounts, order, amount, now, reason)
 
 
-def _spent_lots(uow: UnitOfWork, journal_transaction_id: int) -> list[Lot]:
-    rows = uow.session.execute(
-        select(Posting.account_id, Posting.amount, Account.expires_at)
-        .join(Account, Account.id == Posting.account_id)
-        .where(
-            Posting.transaction_id == journal_transaction_id,
-            Posting.reason == EntryReason.REDEEM.value,
-            Account.kind == AccountKind.MEMBER_POINTS_LOT.value,
-        )
-    ).all()
-    return [Lot(account_id, -amount, expires_at) for account_id, amount, expires_at in rows]
-
-
 def _refund_checkout(
     uow: UnitOfWork,
     program: Program,
@@ -151,7 +136,7 @@ def _refund_checkout(
         program,
         accounts,
         member.id,
-        _spent_lots(uow, order.journal_transaction_id),
+        points.spent_lots(uow.session, order.journal_transaction_id),
         order.points_used_restored,
         allocation.points_used_restored,
         now,
