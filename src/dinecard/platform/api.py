@@ -14,18 +14,24 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dinecard import __version__
+from dinecard.coupons.views import router as coupons_router
+from dinecard.lottery.views import router as lottery_router
+from dinecard.mall.views import router as mall_router
 from dinecard.members.views import router as members_router
+from dinecard.menu.views import router as menu_router
 from dinecard.platform import metrics
 from dinecard.platform.container import Container
 from dinecard.platform.logging import RequestContextMiddleware
 from dinecard.platform.readiness import NOT_READY, Readiness
 from dinecard.platform.worker import WorkerThread
 from dinecard.program.views import router as program_router
+from dinecard.rewards.views import router as rewards_router
 from dinecard.security.risk_views import router as risk_router
 from dinecard.security.service import Authenticator
 from dinecard.security.views import router as security_router
 from dinecard.shared import errors
 from dinecard.shared.errors import CATALOG, DomainError, ErrorKind
+from dinecard.stamps.views import router as stamps_router
 from dinecard.stores.views import router as stores_router
 from dinecard.wallet.views import router as wallet_router
 
@@ -146,6 +152,12 @@ def create_app(container: Container) -> FastAPI:
     api.include_router(program_router)
     api.include_router(security_router)
     api.include_router(risk_router)
+    api.include_router(menu_router)
+    api.include_router(coupons_router)
+    api.include_router(stamps_router)
+    api.include_router(mall_router)
+    api.include_router(lottery_router)
+    api.include_router(rewards_router)
     app.include_router(api)
     # Added last, so outermost: the access line and the metrics see every answer, the request id too.
     app.add_middleware(metrics.MetricsMiddleware)

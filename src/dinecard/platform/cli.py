@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
+from dinecard.lottery import cli as lottery_cli
+from dinecard.mall import cli as mall_cli
 from dinecard.platform.container import Container
 from dinecard.platform.logging import configure_logging
 from dinecard.platform.settings import Settings, get_settings
@@ -43,6 +45,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(staff_app, name="staff")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(audit_app, name="audit")
+app.add_typer(mall_cli.app, name="mall")
+app.add_typer(lottery_cli.app, name="lottery")
 
 console = Console()
 

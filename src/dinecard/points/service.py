@@ -124,9 +124,7 @@ def restore(
     remaining = points
     repay = min(points, -accounts.debt)
     if repay:
-        entries.append(
-            Entry(accounts.debt_id, AccountKind.MEMBER_POINTS_DEBT, repay, POINTS, reason)
-        )
+        entries.append(Entry(accounts.debt_id, AccountKind.MEMBER_POINTS_DEBT, repay, POINTS, reason))
         skip += repay  # the lots that would have received these points are skipped, latest-expiring first
         remaining -= repay
     for lot in reversed(sort_for_spending(spent_lots)):
@@ -146,9 +144,7 @@ def restore(
         if remaining == 0:
             break
     assert remaining == 0, "cannot restore more points than were used"
-    entries.append(
-        ledger.counter_entry(uow, AccountKind.POINTS_REDEEMED, POINTS, -points, reason, now, store_id)
-    )
+    entries.append(ledger.counter_entry(uow, AccountKind.POINTS_REDEEMED, POINTS, -points, reason, now, store_id))
     ledger.apply_to_snapshot(accounts, entries)
     return entries
 

@@ -251,6 +251,11 @@ class LevelRule(Rule):
     multiplier: Multiplier = Decimal(1)
     birthday_gift_points: int = Field(default=0, ge=0, le=1_000_000)
     upgrade_gift_points: int = Field(default=0, ge=0, le=1_000_000)
+    upgrade_gift_coupons: tuple[str, ...] = Field(default=(), description="Coupon template codes given on reaching it")
+    birthday_gift_coupons: tuple[str, ...] = Field(default=(), description="Coupon template codes given on birthdays")
+    points_price: int | None = Field(
+        default=None, ge=1, le=100_000_000, description="Points that buy this level from the one below (R-PTS-4)"
+    )
     benefits: tuple[str, ...] = Field(default=(), description="Flags shown to the cashier, e.g. priority_queue")
 
     # Aliases the rest of the domain reads.
@@ -366,7 +371,17 @@ class Program(Rule):
             raise ValueError("a member_day multiplier needs the member_day section")
         return self
 
+    @model_validator(mode="after")
+    def _entry_level_is_not_for_sale(self) -> Self:
+        if self.levels[0].points_price is not None:
+            raise ValueError("the entry level cannot be bought: set points_price on a higher level")
+        return self
+
     # Lookups the domain uses.
+    def coupon_templates(self) -> set[str]:
+        """Every coupon template the programme gives (they must exist)."""
+        return {code for level in self.levels for code in (*level.upgrade_gift_coupons, *level.birthday_gift_coupons)}
+
     def level(self, code: str) -> LevelRule:
         for level in self.levels:
             if level.code == code:

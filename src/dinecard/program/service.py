@@ -87,6 +87,11 @@ def save_version(
     if missing:
         # Members would be left on a level the programme no longer knows: map them first.
         raise DomainError(errors.LEVELS_IN_USE, {"levels": missing})
+    from dinecard.coupons.service import missing_templates  # coupons read the programme: import here
+
+    unknown = missing_templates(uow.session, program.coupon_templates())
+    if unknown:
+        raise DomainError(errors.COUPON_TEMPLATE_NOT_FOUND, {"template_code": unknown[0], "templates": unknown})
     last = uow.session.execute(select(func.max(ProgramVersion.version))).scalar_one_or_none() or 0
     version = last + 1
     document = program.model_dump(mode="json", exclude={"version"})

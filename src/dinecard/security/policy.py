@@ -52,6 +52,23 @@ POLICY: dict[str, Rule] = {
     "apikey.manage": Rule(frozenset({HQ}), Scope.CHAIN, "Create API keys"),
     "member.adjust": Rule(ALL_ROLES, Scope.STORE, "Adjust a member's balance or points, with a reason"),
     "approval.decide": Rule(frozenset({MANAGER, HQ}), Scope.STORE, "Approve a refund or adjustment"),
+    "menu.read": Rule(ALL_ROLES, Scope.CHAIN, "Read the menu"),
+    "menu.manage": Rule(frozenset({HQ}), Scope.CHAIN, "Add and change dishes"),
+    "coupon_template.read": Rule(ALL_ROLES, Scope.CHAIN, "Read coupon templates"),
+    "coupon_template.manage": Rule(frozenset({HQ}), Scope.CHAIN, "Create and change coupon templates"),
+    "coupon.issue": Rule(frozenset({MANAGER, HQ}), Scope.CHAIN, "Give a member coupons"),
+    "coupon.read": Rule(ALL_ROLES, Scope.CHAIN, "Look up a coupon or a member's coupons"),
+    "coupon.void": Rule(frozenset({MANAGER, HQ}), Scope.CHAIN, "Void an unused coupon, with a reason"),
+    "mall.read": Rule(ALL_ROLES, Scope.CHAIN, "Read the points mall and a member's redemptions"),
+    "mall.manage": Rule(frozenset({HQ}), Scope.CHAIN, "Add and change points-mall rewards"),
+    "mall.redeem": Rule(ALL_ROLES, Scope.STORE, "Redeem points for a reward"),
+    "mall.cancel": Rule(ALL_ROLES, Scope.STORE, "Cancel a redemption within its window (at its store)"),
+    "level.purchase": Rule(ALL_ROLES, Scope.STORE, "Buy the next level with points"),
+    "lottery.read": Rule(ALL_ROLES, Scope.CHAIN, "Read lotteries, prize tables and draws"),
+    "lottery.manage": Rule(frozenset({HQ}), Scope.CHAIN, "Create and change lotteries and prize tables"),
+    "lottery.draw": Rule(ALL_ROLES, Scope.STORE, "Draw for a member with their points"),
+    "stamp_card.read": Rule(ALL_ROLES, Scope.CHAIN, "Read stamp cards and a member's stamps"),
+    "stamp_card.manage": Rule(frozenset({HQ}), Scope.CHAIN, "Create and change stamp cards"),
 }
 
 

@@ -1,0 +1,7 @@
+"""Lotteries and draws."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["lottery"])

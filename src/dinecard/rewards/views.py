@@ -1,0 +1,7 @@
+"""A member's rewards history."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["rewards"])

@@ -1,0 +1,7 @@
+"""Stamp cards."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["stamp cards"])
