@@ -183,7 +183,13 @@ def test_points_worth_more_than_the_discounted_bill_are_refused(client: TestClie
     assert body["max_points"] == 190
 
 
+def _put_d001_on_the_menu(client: TestClient) -> None:
+    dish = {"id": "D001", "name": "红烧肉", "category": "热菜", "price": "38.00"}
+    assert client.post(f"{API}/dishes", json=dish).status_code == 201
+
+
 def test_line_items_that_add_up_to_the_bill_are_accepted(client: TestClient, store_id: str) -> None:
+    _put_d001_on_the_menu(client)
     member_id = _member_with(client, store_id, None)
     items = [
         {"dish_id": "D001", "name": "红烧肉", "quantity": 2, "price": "38.00"},
@@ -196,6 +202,7 @@ def test_line_items_that_add_up_to_the_bill_are_accepted(client: TestClient, sto
 
 
 def test_line_items_that_do_not_add_up_to_the_bill_are_refused(client: TestClient, store_id: str) -> None:
+    _put_d001_on_the_menu(client)
     member_id = _member_with(client, store_id, "200.00")
     before = snapshot(client, member_id)
     items = [

@@ -20,7 +20,9 @@ from dinecard.ledger.models import Account, JournalTransaction, Posting
 from dinecard.ledger.reconcile import run_reconciliation
 from dinecard.levels.models import LevelHistory
 from dinecard.members.service import RegisterMember, member_view, register_member
+from dinecard.menu.service import DishFields, as_menu_dish, create_dish, dishes_by_id
 from dinecard.platform.container import Container
+from dinecard.platform.db import UnitOfWork
 from dinecard.platform.jobs import RunStatus, run_due
 from dinecard.program import service as programs
 from dinecard.program.domain import Program
@@ -122,6 +124,8 @@ class Life:
             other_tender_method=wallet.PaymentMethod.CASH,
         )
         with self.container.database.write() as uow:
+            _put_on_menu(uow, items, self.clock.now())
+        with self.container.database.write() as uow:
             return wallet.checkout(uow, self.program, command, self.clock.now())
 
     def refund(self, order_no: str, yuan: str | None = None) -> wallet.RefundResult:
@@ -217,3 +221,12 @@ class Life:
 @pytest.fixture
 def life(container: Container, clock: FixedClock) -> Iterator[Life]:
     yield Life(container, clock)
+
+
+def _put_on_menu(uow: UnitOfWork, items: tuple[tuple[str, str, int, str], ...], now: datetime) -> None:
+    """The scripted years sell dishes by id: each is put on the menu the first time it is sold."""
+    known = dishes_by_id(uow.session, [dish_id for dish_id, *_ in items])
+    for dish_id, name, _quantity, price in items:
+        if dish_id not in known:
+            fields = DishFields(name, None, "菜品", Money.parse_yuan(price), None, None)
+            known[dish_id] = as_menu_dish(create_dish(uow, dish_id, fields, now))

@@ -212,8 +212,8 @@ def issue_gift(
     """A coupon given by a rule (upgrade, birthday, stamp card): when the template cannot give one
     (out of stock, stopped, limit reached) the operation still goes on, and the history says why."""
     try:
-        with uow.session.begin_nested():
-            return issue(uow, program, member_id, template_code, now, source, source_ref)[0]
+        # issue() refuses before it writes anything, so the transaction goes on unharmed.
+        return issue(uow, program, member_id, template_code, now, source, source_ref)[0]
     except DomainError as refused:
         log.warning("gift coupon not issued", extra={"template": template_code, "reason": refused.code})
         history.record(

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from dinecard.members import service as members
 from dinecard.members.models import Member
+from dinecard.menu import service as menu
 from dinecard.platform.container import Container
 from dinecard.shared.clock import FixedClock
 from dinecard.shared.errors import DomainError
@@ -49,18 +50,18 @@ GIVEN = [
     "晨",
 ]
 MENU = [
-    ("D001", "招牌毛肚", 6800),
-    ("D002", "鲜切牛肉", 5800),
-    ("soup_spicy", "麻辣锅底", 4800),
-    ("soup_tomato", "番茄锅底", 3800),
-    ("D005", "虾滑", 3600),
-    ("D006", "手工面", 1200),
-    ("D007", "酸梅汤", 800),
-    ("D008", "冰粉", 1000),
-    ("D009", "鸭血", 2200),
-    ("D010", "嫩豆腐", 1600),
-    ("D011", "黄喉", 3800),
-    ("D012", "午餐肉", 2600),
+    ("D001", "招牌毛肚", 6800, "涮菜"),
+    ("D002", "鲜切牛肉", 5800, "涮菜"),
+    ("soup_spicy", "麻辣锅底", 4800, "锅底"),
+    ("soup_tomato", "番茄锅底", 3800, "锅底"),
+    ("D005", "虾滑", 3600, "涮菜"),
+    ("D006", "手工面", 1200, "主食"),
+    ("D007", "酸梅汤", 800, "饮品"),
+    ("D008", "冰粉", 1000, "甜品"),
+    ("D009", "鸭血", 2200, "涮菜"),
+    ("D010", "嫩豆腐", 1600, "涮菜"),
+    ("D011", "黄喉", 3800, "涮菜"),
+    ("D012", "午餐肉", 2600, "涮菜"),
 ]
 RECHARGE_AMOUNTS = [(20000, 30), (50000, 35), (100000, 15), (200000, 5), (30000, 8), (10000, 7)]
 METHODS = [
@@ -99,7 +100,7 @@ def _phone(rng: random.Random) -> str:
 
 def _bill(rng: random.Random) -> tuple[Money, tuple[wallet.LineItem, ...]]:
     lines = []
-    for dish_id, name, price in rng.sample(MENU, rng.randint(2, 6)):
+    for dish_id, name, price, _category in rng.sample(MENU, rng.randint(2, 6)):
         lines.append(wallet.LineItem(dish_id, name, rng.choice([1, 1, 1, 2]), Money(price)))
     return Money(sum(line.total.fen for line in lines)), tuple(lines)
 
@@ -120,6 +121,9 @@ def generate(container: Container, spec: DemoSpec, console: Console | None = Non
             code = f"S{index + 1:03d}"
             name = STORE_NAMES[index % len(STORE_NAMES)] + ("" if index < len(STORE_NAMES) else f"{index}")
             store_ids.append(stores.create_store(uow, code, name, clock.now()).id)
+        for dish_id, dish_name, price, category in MENU:
+            fields = menu.DishFields(dish_name, None, category, Money(price), None, None)
+            menu.create_dish(uow, dish_id, fields, clock.now())
 
     # Each member: when they join, how often they come, whether and how much they recharge.
     plans = []

@@ -9,6 +9,8 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from dinecard.coupons.domain import CouponStatus
+from dinecard.coupons.models import Coupon
 from dinecard.ledger.domain import NON_NEGATIVE_KINDS, AccountKind, EntryReason
 from dinecard.ledger.models import Account, JournalTransaction, Posting
 from dinecard.members.models import Member
@@ -237,6 +239,27 @@ def _pending_bonus_matches_releases(session: Session) -> list[str]:
     return [f"member {m}: pending bonus {b}, open instalments {d}" for m, b, d in rows]
 
 
+def _coupon_costs_match_bills(session: Session) -> list[str]:
+    """What coupons took off the bills still standing equals the coupon cost booked in the ledger."""
+    booked = session.execute(
+        select(func.coalesce(-func.sum(Posting.amount), 0))
+        .join(Account, Account.id == Posting.account_id)
+        .where(Account.kind == AccountKind.COUPON_COST.value)
+    ).scalar_one()
+    on_bills = session.execute(
+        select(func.coalesce(func.sum(Checkout.coupon_discount_fen), 0)).where(Checkout.coupons_returned.is_(False))
+    ).scalar_one()
+    used = session.execute(
+        select(func.coalesce(func.sum(Coupon.discount_fen), 0)).where(Coupon.status == CouponStatus.USED.value)
+    ).scalar_one()
+    failures = []
+    if booked != on_bills:
+        failures.append(f"coupon cost booked {booked}, coupons on bills not refunded {on_bills}")
+    if used < on_bills:
+        failures.append(f"coupons marked used took {used}, bills say {on_bills}")
+    return failures
+
+
 CHECKS: list[tuple[str, Callable[[Session], list[str]]]] = [
     ("every journal transaction balances (per unit)", _balanced_transactions),
     ("member balances equal the sum of their postings", _cached_balances),
@@ -245,6 +268,7 @@ CHECKS: list[tuple[str, Callable[[Session], list[str]]]] = [
     ("every order's money matches its journal transaction", _orders_match_ledger),
     ("refunds add up to what each order says was refunded", _refunds_match_orders),
     ("pending bonus equals the instalments not yet released", _pending_bonus_matches_releases),
+    ("coupon cost equals what coupons took off the bills", _coupon_costs_match_bills),
 ]
 
 

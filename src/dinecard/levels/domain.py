@@ -82,10 +82,17 @@ def upgrade_after(program: Program, current_code: str, standing: Standing, reaso
 
 
 def regrade_after_refund(
-    program: Program, current_code: str, standing: Standing, reason: str = "recharge_refunded"
+    program: Program,
+    current_code: str,
+    standing: Standing,
+    reason: str = "recharge_refunded",
+    floor_code: str | None = None,
 ) -> LevelChange | None:
-    """A refund takes back the level the refunded money bought, down to what the remaining figures earn."""
+    """A refund takes back the level the refunded money bought, down to what the remaining figures
+    earn, but never below a level bought with points (`floor_code`): points paid for that one."""
     earned = earned_rank(program, standing)
+    if floor_code is not None and floor_code in {level.code for level in program.levels}:
+        earned = max(earned, program.rank(floor_code))
     if earned < program.rank(current_code):
         return _change(program, current_code, earned, reason)
     return None

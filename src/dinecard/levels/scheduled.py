@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import extract, func, or_, select
 from sqlalchemy.orm import Session
 
+from dinecard.coupons import service as coupons
 from dinecard.ledger import service as ledger
 from dinecard.ledger.domain import EntryReason
 from dinecard.levels.domain import LevelChange, ReviewFacts, offsets_after_downgrade, review
@@ -95,6 +96,7 @@ def _review_member(
     now = container.clock.now()
     accounts = ledger.load_member_accounts(uow.session, member.id)
     apply_level_change(uow, program, member, accounts, verdict, None, now)
+    member.level_floor_code = None  # a bought level is kept like any other: by consuming, not for ever
     recharge_offset, consume_offset = offsets_after_downgrade(program, verdict.to_rank, standing(member))
     member.level_recharge_offset_fen = recharge_offset.fen
     member.level_consume_offset_fen = consume_offset.fen
@@ -138,15 +140,17 @@ def give_birthday_gifts(container: Container, business_date: date, progress: Job
     """Give each member their level's birthday points on their birthday, once a year."""
     result = JobResult()
     program = container.program
-    if not any(level.birthday_gift_points for level in program.levels):
+    if not any(level.birthday_gift_points or level.birthday_gift_coupons for level in program.levels):
         return result
     for member_ids in keyset_batches(container, _birthdays(business_date)):
         with container.database.write() as uow:
             for member_id in member_ids:
                 gift = _gift(uow, container, program, member_id, business_date)
-                if gift:
+                if gift is not None:
                     result.add("members")
-                    result.add("points", gift)
+                    result.add("points", gift[0])
+                    if gift[1]:
+                        result.add("coupons", gift[1])
         progress.advance(len(member_ids))
     return result
 
@@ -158,11 +162,15 @@ def _celebrated_year(birthday: date | None, business_date: date) -> int:
     return business_date.year if this_year <= business_date else business_date.year - 1
 
 
-def _gift(uow: UnitOfWork, container: Container, program: Program, member_id: str, business_date: date) -> int:
+def _gift(
+    uow: UnitOfWork, container: Container, program: Program, member_id: str, business_date: date
+) -> tuple[int, int] | None:
+    """(points, coupons) given, or None when there was nothing to give (or it was given already)."""
     member = lock_member(uow, member_id)
-    gift_points = program.level(member.level_code).birthday_gift_points
-    if gift_points == 0:
-        return 0
+    level = program.level(member.level_code)
+    gift_points = level.birthday_gift_points
+    if gift_points == 0 and not level.birthday_gift_coupons:
+        return None
     now = container.clock.now()
     # The once-a-year guard and the gift commit together, so a rerun gives nothing more.
     if not outbox.enqueue_once(
@@ -170,10 +178,15 @@ def _gift(uow: UnitOfWork, container: Container, program: Program, member_id: st
         member_id=member.id,
         occasion=f"birthday_gift:{_celebrated_year(member.birthday, business_date)}",
         topic="birthday_gift",
-        payload={"points": gift_points, "level": member.level_code},
+        payload={"points": gift_points, "coupons": list(level.birthday_gift_coupons), "level": member.level_code},
         now=now,
     ):
-        return 0
+        return None
+    year = _celebrated_year(member.birthday, business_date)
+    given = [
+        coupons.issue_gift(uow, program, member.id, code, now, coupons.Source.BIRTHDAY_GIFT, f"birthday:{year}")
+        for code in level.birthday_gift_coupons
+    ]
     accounts = ledger.load_member_accounts(uow.session, member.id)
     entries = points.award(uow, program, accounts, member.id, gift_points, now, EntryReason.BIRTHDAY_GIFT)
     ledger.record(
@@ -196,9 +209,9 @@ def _gift(uow: UnitOfWork, container: Container, program: Program, member_id: st
         target_kind="member",
         target_id=member.id,
         now=now,
-        after={"points_given": gift_points, "level": member.level_code},
+        after={"points_given": gift_points, "coupons_given": [c.code for c in given if c], "level": member.level_code},
     )
-    return gift_points
+    return gift_points, sum(1 for c in given if c)
 
 
 # Gifts first: a member lowered on their birthday still gets the gift of the level they had that morning.

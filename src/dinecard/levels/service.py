@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import insert
 
+from dinecard.coupons import service as coupons
 from dinecard.ledger.domain import Entry, EntryReason
 from dinecard.ledger.service import MemberAccounts
 from dinecard.levels.domain import LevelChange, Standing
@@ -41,8 +42,15 @@ def apply_level_change(
             created_at=now,
         )
     )
-    gift_points = sum(level.upgrade_gift_points for level in change.levels_gained(program)) if change.is_upgrade else 0
+    gained = change.levels_gained(program) if change.is_upgrade else []
+    gift_points = sum(level.upgrade_gift_points for level in gained)
     entries = points.award(uow, program, accounts, member.id, gift_points, now, EntryReason.UPGRADE_GIFT, store_id)
+    gift_coupons = [
+        coupon.code
+        for level in gained
+        for code in level.upgrade_gift_coupons
+        if (coupon := coupons.issue_gift(uow, program, member.id, code, now, coupons.Source.UPGRADE_GIFT, level.code))
+    ]
     outbox.enqueue(
         uow,
         member_id=member.id,
@@ -52,6 +60,7 @@ def apply_level_change(
             "to": change.to_level.code,
             "reason": change.reason,
             "gift_points": gift_points,
+            "gift_coupons": gift_coupons,
             "order_no": order_no,
         },
         now=now,

@@ -218,3 +218,9 @@ LOTTERY_NO_PRIZES = add("lottery_no_prizes", 409, "奖品已全部抽完", "Ever
 DRAW_NOT_FOUND = add("draw_not_found", 404, "抽奖记录不存在", "No such draw")
 STAMP_CARD_NOT_FOUND = add("stamp_card_not_found", 404, "集点卡不存在", "No such stamp card")
 STAMP_CARD_TAKEN = add("stamp_card_taken", 409, "集点卡编号已存在", "A stamp card with this id already exists")
+ITEM_NEEDS_NAME_AND_PRICE = add(
+    "item_needs_name_and_price",
+    422,
+    "非菜单菜品须填写名称和单价；无明细时须填写账单总额",
+    "A line without a menu dish needs a name and a price; a bill without lines needs bill_total",
+)

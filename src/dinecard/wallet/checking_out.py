@@ -10,6 +10,8 @@ from math import gcd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dinecard.coupons import service as coupon_service
+from dinecard.coupons.domain import CouponEffect, IssuedCoupon, UseContext
 from dinecard.ledger import service as ledger
 from dinecard.ledger.domain import AccountKind, EntryReason
 from dinecard.ledger.service import MemberAccounts
@@ -19,6 +21,8 @@ from dinecard.levels.service import standing as standing_of
 from dinecard.members.domain import ensure_can_spend
 from dinecard.members.models import Member
 from dinecard.members.service import lock_member
+from dinecard.menu.domain import MenuDish, check_orderable
+from dinecard.menu.service import dishes_by_id
 from dinecard.platform.db import UnitOfWork
 from dinecard.points import service as points
 from dinecard.points.domain import usable_points
@@ -28,6 +32,9 @@ from dinecard.shared.errors import DomainError
 from dinecard.shared.ids import new_order_no
 from dinecard.shared.money import Money
 from dinecard.shared.rounding import floor_points
+from dinecard.stamps import service as stamps
+from dinecard.stamps.domain import StampLine, free_units_by_dish
+from dinecard.stamps.service import StampsEarned
 from dinecard.stores.models import Store
 from dinecard.wallet.common import FEN, MemberAfter, PaymentMethod, member_after, money_entries, notify, require_store
 from dinecard.wallet.domain import (
@@ -46,13 +53,16 @@ from dinecard.wallet.models import Checkout
 
 @dataclass(frozen=True)
 class LineItem:
+    """A bill line. A line naming a menu dish may leave out its name and price: the menu's are used."""
+
     dish_id: str | None
-    name: str
+    name: str | None
     quantity: int
-    unit_price: Money
+    unit_price: Money | None
 
     @property
     def total(self) -> Money:
+        assert self.unit_price is not None, "resolve lines against the menu first"
         return Money(self.unit_price.fen * self.quantity)
 
 
@@ -60,8 +70,9 @@ class LineItem:
 class CheckoutCommand:
     member_id: str
     store_id: str
-    bill_total: Money
+    bill_total: Money | None  # None: the sum of the items
     items: tuple[LineItem, ...] = ()
+    coupon_codes: tuple[str, ...] = ()
     use_points: int = 0
     pay_with_balance: bool = True
     balance_only: bool = False
@@ -95,21 +106,60 @@ class CheckoutResult:
     member: MemberAfter
     discounts: tuple[Discount, ...] = ()
     points_multiplier: Fraction = Fraction(1)
+    coupons: tuple[CouponEffect, ...] = ()
+    stamps: tuple[StampsEarned, ...] = ()
+
+
+@dataclass(frozen=True)
+class Bill:
+    """A checkout's lines resolved against the menu, and its coupons checked for this member."""
+
+    total: Money
+    items: tuple[LineItem, ...]
+    coupons: tuple[IssuedCoupon, ...]
+    dishes: dict[str, MenuDish]
+
+
+def _bill(session: Session, program: Program, member: Member, command: CheckoutCommand, now: datetime) -> Bill:
+    level_code = member.level_code
+    dishes = dishes_by_id(session, [item.dish_id for item in command.items if item.dish_id is not None])
+    items: list[LineItem] = []
+    for item in command.items:
+        name, price = item.name, item.unit_price
+        if item.dish_id is not None:
+            dish = check_orderable(dishes.get(item.dish_id), item.dish_id, command.store_id, level_code)
+            name, price = name or dish.name, price if price is not None else dish.price
+        if name is None or price is None:
+            raise DomainError(errors.ITEM_NEEDS_NAME_AND_PRICE)
+        items.append(LineItem(item.dish_id, name, item.quantity, price))
+    total = sum((item.total for item in items), Money.zero())
+    if command.bill_total is None and not items:
+        raise DomainError(errors.ITEM_NEEDS_NAME_AND_PRICE)
+    if command.bill_total is not None and items and total != command.bill_total:
+        raise DomainError(errors.ITEMS_TOTAL_MISMATCH, {"items_total": total.yuan()})
+    context = UseContext(member.id, level_code, command.store_id, now, program.business_timezone)
+    coupons = coupon_service.load_for_bill(session, list(command.coupon_codes), context)
+    bill_total = command.bill_total if command.bill_total is not None else total
+    return Bill(bill_total, tuple(items), tuple(coupons), dishes)
+
+
+def _unit_price(item: LineItem) -> Money:
+    assert item.unit_price is not None, "lines are resolved against the menu first"
+    return item.unit_price
 
 
 def _price(
-    program: Program, member: Member, accounts: MemberAccounts, command: CheckoutCommand, now: datetime
+    program: Program, member: Member, accounts: MemberAccounts, bill: Bill, command: CheckoutCommand, now: datetime
 ) -> CheckoutPricing:
-    if command.items and sum((item.total for item in command.items), Money.zero()) != command.bill_total:
-        raise DomainError(errors.ITEMS_TOTAL_MISMATCH)
     request = CheckoutRequest(
-        bill_total=command.bill_total,
+        bill_total=bill.total,
         use_points=command.use_points,
         pay_with_balance=command.pay_with_balance,
         balance_only=command.balance_only,
-        lines=tuple(BillLine(item.dish_id, item.quantity, item.unit_price) for item in command.items),
+        lines=tuple(BillLine(item.dish_id, item.quantity, _unit_price(item)) for item in bill.items),
         moment=now,
         store_id=command.store_id,
+        coupons=bill.coupons,
     )
     return price_checkout(
         program,
@@ -130,7 +180,7 @@ def quote(session: Session, program: Program, command: CheckoutCommand, now: dat
         raise DomainError(errors.STORE_NOT_FOUND)
     ensure_can_spend(member.status, command.pay_with_balance or command.balance_only or command.use_points > 0)
     accounts = ledger.load_member_accounts(session, member.id)
-    pricing = _price(program, member, accounts, command, now)
+    pricing = _price(program, member, accounts, _bill(session, program, member, command, now), command, now)
     usable = usable_points(accounts.lots, accounts.debt, now)
     return CheckoutQuote(
         pricing=pricing,
@@ -156,6 +206,18 @@ def _max_usable_points(program: Program, pricing: CheckoutPricing, usable: int) 
     return best if best >= redemption.min_points else 0
 
 
+def _stamp_lines(bill: Bill, pricing: CheckoutPricing) -> list[StampLine]:
+    free = free_units_by_dish([effect.dish_id for effect in pricing.coupons])
+    lines: list[StampLine] = []
+    for item in bill.items:
+        dish = bill.dishes.get(item.dish_id) if item.dish_id is not None else None
+        taken = min(free.get(item.dish_id, 0), item.quantity) if item.dish_id is not None else 0
+        if item.dish_id is not None and taken:
+            free = {**free, item.dish_id: free[item.dish_id] - taken}
+        lines.append(StampLine(item.dish_id, dish.category if dish else None, item.quantity, taken))
+    return lines
+
+
 def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: datetime) -> CheckoutResult:
     """Promotions, discount, points, balance, other tender (R-PAY-2); points earned on what is paid."""
     member = lock_member(uow, command.member_id)
@@ -164,7 +226,8 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
     require_store(uow, command.store_id)
     accounts = ledger.load_member_accounts(uow.session, member.id)
     level = program.level(member.level_code)
-    pricing = _price(program, member, accounts, command, now)
+    bill = _bill(uow.session, program, member, command, now)
+    pricing = _price(program, member, accounts, bill, command, now)
     order_no = new_order_no("C")
     store = command.store_id
     principal, bonus, other = pricing.paid_principal.fen, pricing.paid_bonus.fen, pricing.due_other_tender.fen
@@ -182,8 +245,10 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
             ),
             ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, other, EntryReason.PAYMENT, now, store, "other"),
         ]
+    entries += coupon_service.use(uow, pricing.coupons, order_no, store, now)
     entries += points.spend(uow, accounts, pricing.points_used, now, store)
     entries += points.award(uow, program, accounts, member.id, pricing.points_earned, now, EntryReason.PURCHASE, store)
+    stamps_earned = stamps.earn(uow, program, member.id, order_no, _stamp_lines(bill, pricing), store, now)
     member.cumulative_consume_fen += pricing.payable.fen
     member.checkout_count += 1
     member.last_consumed_at = now
@@ -221,9 +286,15 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
             points_earned=pricing.points_earned,
             level_code=level.code,
             discounts=[{"kind": d.kind, "amount_fen": d.amount.fen} for d in pricing.discounts] or None,
+            coupon_discount_fen=pricing.coupon_discount.fen,
+            coupons=[
+                {"code": c.code, "template_code": c.template_code, "kind": c.kind.value, "amount_fen": c.amount.fen}
+                for c in pricing.coupons
+            ]
+            or None,
             items=[
-                {"dish_id": i.dish_id, "name": i.name, "quantity": i.quantity, "unit_price_fen": i.unit_price.fen}
-                for i in command.items
+                {"dish_id": i.dish_id, "name": i.name, "quantity": i.quantity, "unit_price_fen": _unit_price(i).fen}
+                for i in bill.items
             ]
             or None,
             refunded_principal_fen=0,
@@ -251,6 +322,8 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
         member=member_after(program, member, accounts, now),
         discounts=pricing.discounts,
         points_multiplier=pricing.points_multiplier,
+        coupons=pricing.coupons,
+        stamps=tuple(stamps_earned),
     )
     notify(
         uow,

@@ -473,6 +473,7 @@ class CheckoutPaid:
     refunded_other: Money
     points_earned_reversed: int
     points_used_restored: int
+    coupons_outstanding: bool = False  # coupons used on the bill and not yet given back
 
     @property
     def refunded(self) -> Money:
@@ -487,7 +488,8 @@ class CheckoutPaid:
         return (
             self.remaining.fen == 0
             and self.points_used_restored == self.points_used
-            and (self.points_earned_reversed == self.points_earned)
+            and self.points_earned_reversed == self.points_earned
+            and not self.coupons_outstanding
         )
 
 

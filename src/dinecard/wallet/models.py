@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dinecard.platform.db import Base, BigId, UtcDateTime
@@ -67,6 +67,7 @@ class Checkout(Base):
     # What coupons took off (booked as their cost) and which coupons, for the receipt and refunds.
     coupon_discount_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     coupons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    coupons_returned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     refunded_principal_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_bonus_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_other_fen: Mapped[int] = mapped_column(BigInteger, default=0)

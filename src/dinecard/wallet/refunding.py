@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dinecard.coupons import service as coupon_service
+from dinecard.coupons.service import RestoredCoupon
 from dinecard.ledger import service as ledger
 from dinecard.ledger.domain import AccountKind, Entry, EntryReason
 from dinecard.ledger.service import MemberAccounts
@@ -23,6 +25,7 @@ from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
 from dinecard.shared.ids import new_order_no
 from dinecard.shared.money import Money
+from dinecard.stamps import service as stamps
 from dinecard.wallet.common import FEN, MemberAfter, PaymentMethod, member_after, money_entries, notify
 from dinecard.wallet.domain import (
     Balance,
@@ -50,6 +53,8 @@ class RefundResult:
     points_restored: int
     member: MemberAfter
     paid_back_method: str | None = None  # how the money handed back to the customer is paid
+    coupons_restored: tuple[str, ...] = ()  # usable again
+    coupons_not_restored: tuple[str, ...] = ()  # expired since the bill: they stay used
 
 
 def refund(
@@ -104,10 +109,12 @@ def _refund_checkout(
             refunded_other=Money(order.refunded_other_fen),
             points_earned_reversed=order.points_earned_reversed,
             points_used_restored=order.points_used_restored,
+            coupons_outstanding=bool(order.coupons) and not order.coupons_returned,
         ),
         amount,
     )
     store = order.store_id
+    refund_order_no = new_order_no("F")
     principal, bonus, other = allocation.principal.fen, allocation.bonus.fen, allocation.other_tender.fen
     entries = money_entries(uow, accounts, principal, bonus, EntryReason.REFUND)
     entries += [
@@ -150,15 +157,24 @@ def _refund_checkout(
     order.refunded_other_fen += other
     order.points_earned_reversed += allocation.points_earned_reversed
     order.points_used_restored += allocation.points_used_restored
+    refunded_after = order.refunded_principal_fen + order.refunded_bonus_fen + order.refunded_other_fen
+    restored: list[RestoredCoupon] = []
+    # Coupons come back only with the whole bill: a partial refund keeps the coupon used.
+    if order.coupons and not order.coupons_returned and refunded_after == order.payable_fen:
+        coupon_entries, restored = coupon_service.restore_after_refund(uow, order.order_no, store, now)
+        entries += coupon_entries
+        order.coupons_returned = True
+    stamps.take_back(uow, member.id, order.order_no, refunded_after, order.payable_fen, refund_order_no, now)
     member.cumulative_consume_fen -= allocation.amount.fen
     member.points_lifetime -= allocation.points_earned_reversed
     member.updated_at = now
     # A level earned by consumption goes when the consumption is refunded (not a recharge level).
-    refund_order_no = new_order_no("F")
-    change = regrade_after_refund(program, member.level_code, raw_standing(member), "checkout_refunded")
+    change = regrade_after_refund(
+        program, member.level_code, raw_standing(member), "checkout_refunded", member.level_floor_code
+    )
     if change is not None:
         apply_level_change(uow, program, member, accounts, change, refund_order_no, now, store)
-    return _record_refund(
+    result = _record_refund(
         uow,
         program,
         member,
@@ -178,6 +194,11 @@ def _refund_checkout(
         points_restored=allocation.points_used_restored,
         paid_back_method=order.other_tender_method if allocation.other_tender.fen else None,
         refund_order_no=refund_order_no,
+    )
+    return replace(
+        result,
+        coupons_restored=tuple(c.code for c in restored if c.restored),
+        coupons_not_restored=tuple(c.code for c in restored if not c.restored),
     )
 
 
@@ -233,7 +254,7 @@ def _refund_recharge(
     member.cumulative_recharge_fen -= principal
     member.points_lifetime -= allocation.points_taken_back
     member.updated_at = now
-    change = regrade_after_refund(program, member.level_code, raw_standing(member))
+    change = regrade_after_refund(program, member.level_code, raw_standing(member), floor_code=member.level_floor_code)
     refund_order_no = new_order_no("F")
     if change is not None:
         apply_level_change(uow, program, member, accounts, change, refund_order_no, now, store)

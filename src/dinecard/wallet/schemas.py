@@ -6,9 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dinecard.coupons.domain import CouponEffect
 from dinecard.members.schemas import BalanceOut, LevelOut, PointsOut, fraction_text
 from dinecard.shared.money import Money
 from dinecard.shared.schema_types import SignedYuanAmount, SignedYuanInput, YuanAmount
+from dinecard.stamps.service import StampsEarned
 from dinecard.wallet.adjusting import AdjustResult
 from dinecard.wallet.service import (
     Channel,
@@ -34,18 +36,21 @@ class RechargeCreate(BaseModel):
 class LineItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    dish_id: str | None = Field(default=None, max_length=40)
-    name: str = Field(max_length=80)
+    dish_id: str | None = Field(default=None, max_length=40, description="A menu dish; its name and price by default")
+    name: str | None = Field(default=None, max_length=80, description="Needed when the line names no menu dish")
     quantity: int = Field(ge=1, le=999)
-    price: YuanAmount = Field(description="Unit price")
+    price: YuanAmount | None = Field(default=None, description="Unit price; omitted: the menu's price")
 
 
 class CheckoutCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     store_id: str
-    bill_total: YuanAmount
+    bill_total: YuanAmount | None = Field(default=None, description="Omitted: the sum of the items")
     items: list[LineItemIn] = Field(default_factory=list, max_length=200)
+    coupon_codes: list[str] = Field(
+        default_factory=list, max_length=10, description="Coupons to apply, as typed or scanned"
+    )
     use_points: int = Field(default=0, ge=0, le=100_000_000)
     pay_with_balance: bool = Field(default=True, description="Pay what the balance covers from it")
     balance_only: bool = Field(
@@ -114,6 +119,44 @@ class DiscountOut(BaseModel):
     amount: YuanAmount
 
 
+class CouponEffectOut(BaseModel):
+    code: str
+    template_code: str
+    kind: str = Field(description="cash, threshold_cash, percent, dish or free_meal")
+    amount: YuanAmount = Field(description="What the coupon took off this bill")
+    dish_id: str | None = Field(description="dish vouchers: the dish it paid for")
+
+    @classmethod
+    def of(cls, effect: CouponEffect) -> CouponEffectOut:
+        return cls(
+            code=effect.code,
+            template_code=effect.template_code,
+            kind=effect.kind.value,
+            amount=effect.amount,
+            dish_id=effect.dish_id,
+        )
+
+
+class StampsOut(BaseModel):
+    card_id: str
+    card_name: str
+    earned: int
+    stamps: int = Field(description="On the card after this checkout")
+    stamps_needed: int
+    reward_coupons: list[str] = Field(description="Vouchers that full cards turned into")
+
+    @classmethod
+    def of(cls, stamps: StampsEarned) -> StampsOut:
+        return cls(
+            card_id=stamps.card_id,
+            card_name=stamps.card_name,
+            earned=stamps.earned,
+            stamps=stamps.stamps,
+            stamps_needed=stamps.stamps_needed,
+            reward_coupons=list(stamps.reward_coupons),
+        )
+
+
 class CheckoutOut(_AfterFields):
     order_no: str
     bill_total: YuanAmount
@@ -126,6 +169,9 @@ class CheckoutOut(_AfterFields):
     points_earned: int
     points_multiplier: str = Field(description="Level × campaign multiplier applied to the points earned")
     discounts: list[DiscountOut]
+    coupon_discount: YuanAmount
+    coupons: list[CouponEffectOut]
+    stamps: list[StampsOut]
     upgrade_gift_points: int
 
     @classmethod
@@ -142,6 +188,9 @@ class CheckoutOut(_AfterFields):
             points_earned=result.points_earned,
             points_multiplier=fraction_text(result.points_multiplier),
             discounts=[DiscountOut(kind=d.kind, amount=d.amount) for d in result.discounts],
+            coupon_discount=sum((c.amount for c in result.coupons), Money.zero()),
+            coupons=[CouponEffectOut.of(c) for c in result.coupons],
+            stamps=[StampsOut.of(s) for s in result.stamps],
             upgrade_gift_points=result.upgrade_gift_points,
             **_after(result.member),
         )
@@ -151,6 +200,8 @@ class QuoteOut(BaseModel):
     bill_total: YuanAmount
     discount: YuanAmount
     discounts: list[DiscountOut]
+    coupon_discount: YuanAmount
+    coupons: list[CouponEffectOut]
     points_used: int
     points_deduction: YuanAmount
     payable: YuanAmount
@@ -171,6 +222,8 @@ class QuoteOut(BaseModel):
             bill_total=pricing.bill_total,
             discount=pricing.discount,
             discounts=[DiscountOut(kind=d.kind, amount=d.amount) for d in pricing.discounts],
+            coupon_discount=pricing.coupon_discount,
+            coupons=[CouponEffectOut.of(c) for c in pricing.coupons],
             points_used=pricing.points_used,
             points_deduction=pricing.points_deduction,
             payable=pricing.payable,
@@ -200,6 +253,8 @@ class RefundOut(_AfterFields):
     bonus_forfeited: YuanAmount
     points_taken_back: int
     points_restored: int
+    coupons_restored: list[str] = Field(description="Coupons of the bill usable again (whole-bill refunds)")
+    coupons_not_restored: list[str] = Field(description="Coupons that expired since the bill: they stay used")
 
     @classmethod
     def of(cls, result: RefundResult) -> RefundOut:
@@ -221,6 +276,8 @@ class RefundOut(_AfterFields):
             bonus_forfeited=result.bonus_forfeited,
             points_taken_back=result.points_taken_back,
             points_restored=result.points_restored,
+            coupons_restored=list(result.coupons_restored),
+            coupons_not_restored=list(result.coupons_not_restored),
             **_after(result.member),
         )
 

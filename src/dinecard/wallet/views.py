@@ -106,6 +106,7 @@ def _checkout_command(member_id: str, body: CheckoutCreate) -> service.CheckoutC
         store_id=body.store_id,
         bill_total=body.bill_total,
         items=tuple(service.LineItem(i.dish_id, i.name, i.quantity, i.price) for i in body.items),
+        coupon_codes=tuple(body.coupon_codes),
         use_points=body.use_points,
         pay_with_balance=body.pay_with_balance,
         balance_only=body.balance_only,

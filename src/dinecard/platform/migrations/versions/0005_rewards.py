@@ -284,6 +284,7 @@ def upgrade() -> None:
     with op.batch_alter_table("checkouts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("coupon_discount_fen", sa.BigInteger(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("coupons", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("coupons_returned", sa.Boolean(), server_default=sa.false(), nullable=False))
 
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.add_column(sa.Column("level_floor_code", sa.String(length=20), nullable=True))
@@ -297,6 +298,7 @@ def downgrade() -> None:
         batch_op.drop_column("level_floor_code")
 
     with op.batch_alter_table("checkouts", schema=None) as batch_op:
+        batch_op.drop_column("coupons_returned")
         batch_op.drop_column("coupons")
         batch_op.drop_column("coupon_discount_fen")
 
