@@ -63,9 +63,9 @@ def test_a_year_under_the_hotpot_programme(life: Life) -> None:
     gold_history = [SILVER, GOLD]
     life.expect(principal="1515.20", bonus="364.40", usable=469, lifetime=469, level="gold", history=gold_history)
 
-    # 9 May, the birthday: the hotpot programme gives no birthday points
+    # 9 May, the birthday: the hotpot programme gives no birthday points but a 50 yuan voucher
     life.at(2026, 5, 9, hour=9)
-    assert life.run_jobs()["birthday_gifts"] == {}
+    assert life.run_jobs()["birthday_gifts"] == {"members": 1, "coupons": 1}
     life.expect(principal="1515.20", bonus="364.40", usable=469, lifetime=469, level="gold", history=gold_history)
 
     # the birthday dinner: the soup base free (58 off), the rest 142 at 90 % → 127.80 (14.20 off);

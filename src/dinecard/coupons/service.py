@@ -32,6 +32,7 @@ from dinecard.ledger.domain import AccountKind, Entry, EntryReason, Unit
 from dinecard.menu.service import dishes_by_id
 from dinecard.platform.db import UnitOfWork
 from dinecard.program.domain import Program
+from dinecard.program.presets import PRESET_COUPON_TEMPLATES
 from dinecard.rewards import history
 from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
@@ -121,6 +122,35 @@ def list_templates(session: Session) -> list[CouponTemplate]:
     return list(session.execute(select(CouponTemplate).order_by(CouponTemplate.created_at)).scalars())
 
 
+def ensure_preset_template(uow: UnitOfWork, code: str, now: datetime) -> bool:
+    """Create a template a preset names (PRESET_COUPON_TEMPLATES) if it is missing; False if unknown."""
+    document = PRESET_COUPON_TEMPLATES.get(code)
+    if document is None:
+        return False
+    rules = TemplateRules.model_validate({k: v for k, v in document.items() if k not in ("name", "name_en")})
+    row = {
+        "code": code,
+        "name": document["name"],
+        "name_en": document["name_en"],
+        "kind": rules.kind.value,
+        "rules": rules.model_dump(mode="json"),
+        "stock": None,
+        "issued_count": 0,
+        "active": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+    # Two first uses at once both try: one inserts, the other finds it.
+    uow.insert_ignoring_conflict(CouponTemplate.__table__, row, "code")
+    return True
+
+
+def ensure_preset_templates(uow: UnitOfWork, codes: set[str], now: datetime) -> None:
+    for code in sorted(codes):
+        if uow.session.get(CouponTemplate, code) is None:
+            ensure_preset_template(uow, code, now)
+
+
 def missing_templates(session: Session, codes: set[str]) -> list[str]:
     if not codes:
         return []
@@ -144,6 +174,8 @@ def issue(
 ) -> list[Coupon]:
     """Issue `count` coupons to a member (the caller holds the member's lock)."""
     template = uow.session.get(CouponTemplate, template_code, populate_existing=True)
+    if template is None and ensure_preset_template(uow, template_code, now):
+        template = uow.session.get(CouponTemplate, template_code, populate_existing=True)
     if template is None:
         raise DomainError(errors.COUPON_TEMPLATE_NOT_FOUND, {"template_code": template_code})
     if not template.active:

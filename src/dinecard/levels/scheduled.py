@@ -148,7 +148,8 @@ def give_birthday_gifts(container: Container, business_date: date, progress: Job
                 gift = _gift(uow, container, program, member_id, business_date)
                 if gift is not None:
                     result.add("members")
-                    result.add("points", gift[0])
+                    if gift[0]:
+                        result.add("points", gift[0])
                     if gift[1]:
                         result.add("coupons", gift[1])
         progress.advance(len(member_ids))

@@ -26,6 +26,7 @@ _DEFAULT_LEVELS: list[dict[str, Any]] = [
         "discount": "0.90",
         "multiplier": "1.5",
         "birthday_gift_points": 500,
+        "upgrade_gift_coupons": ["UPGRADE_GOLD_30"],
         "benefits": ["birthday_gift", "priority_queue", "exclusive_dishes", "monthly_free_meal"],
     },
     {
@@ -36,6 +37,7 @@ _DEFAULT_LEVELS: list[dict[str, Any]] = [
         "discount": "0.85",
         "multiplier": "2",
         "birthday_gift_points": 1000,
+        "upgrade_gift_coupons": ["UPGRADE_DIAMOND_FREE_MEAL"],
         "benefits": [
             "birthday_gift",
             "priority_queue",
@@ -48,6 +50,34 @@ _DEFAULT_LEVELS: list[dict[str, Any]] = [
 ]
 
 SOUP_BASES = ["soup_spicy", "soup_tomato", "soup_mushroom", "soup_bone"]
+
+# Coupon templates the presets give as gifts: created the first time a programme names them,
+# so a preset works on a fresh database (coupons.service.ensure_preset_template).
+PRESET_COUPON_TEMPLATES: dict[str, dict[str, Any]] = {
+    "UPGRADE_GOLD_30": {
+        "name": "金卡升级礼：满100减30",
+        "name_en": "Gold welcome: 30 off a bill of 100",
+        "kind": "threshold_cash",
+        "value": "30",
+        "threshold": "100",
+        "validity": {"days": 60},
+    },
+    "UPGRADE_DIAMOND_FREE_MEAL": {
+        "name": "钻石升级礼：免单券（最高200元）",
+        "name_en": "Diamond welcome: a free meal up to 200",
+        "kind": "free_meal",
+        "cap": "200",
+        "validity": {"days": 90},
+        "stacking": "exclusive",
+    },
+    "HOTPOT_BIRTHDAY_50": {
+        "name": "生日礼：50元代金券",
+        "name_en": "Birthday: a 50 yuan voucher",
+        "kind": "cash",
+        "value": "50",
+        "validity": {"days": 30},
+    },
+}
 
 DEFAULT: dict[str, Any] = {
     "name": "default",
@@ -78,15 +108,30 @@ HOTPOT: dict[str, Any] = {
         "redemption": {"points_per_yuan": 100},
     },
     "levels": [
-        {"code": "normal", "name": "普通会员", "name_en": "Member"},
-        {"code": "silver", "name": "银卡会员", "name_en": "Silver", "min_recharge": "500", "discount": "0.95"},
-        {"code": "gold", "name": "金卡会员", "name_en": "Gold", "min_recharge": "1000", "discount": "0.90"},
+        {"code": "normal", "name": "普通会员", "name_en": "Member", "birthday_gift_coupons": ["HOTPOT_BIRTHDAY_50"]},
+        {
+            "code": "silver",
+            "name": "银卡会员",
+            "name_en": "Silver",
+            "min_recharge": "500",
+            "discount": "0.95",
+            "birthday_gift_coupons": ["HOTPOT_BIRTHDAY_50"],
+        },
+        {
+            "code": "gold",
+            "name": "金卡会员",
+            "name_en": "Gold",
+            "min_recharge": "1000",
+            "discount": "0.90",
+            "birthday_gift_coupons": ["HOTPOT_BIRTHDAY_50"],
+        },
         {
             "code": "diamond",
             "name": "钻石会员",
             "name_en": "Diamond",
             "min_recharge": "2000",
             "discount": "0.85",
+            "birthday_gift_coupons": ["HOTPOT_BIRTHDAY_50"],
             "benefits": ["private_room"],
         },
     ],

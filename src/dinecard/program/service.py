@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from dinecard.coupons.service import ensure_preset_templates, missing_templates
 from dinecard.members.domain import MemberStatus
 from dinecard.members.models import Member
 from dinecard.platform.db import Database, UnitOfWork
@@ -87,8 +88,7 @@ def save_version(
     if missing:
         # Members would be left on a level the programme no longer knows: map them first.
         raise DomainError(errors.LEVELS_IN_USE, {"levels": missing})
-    from dinecard.coupons.service import missing_templates  # coupons read the programme: import here
-
+    ensure_preset_templates(uow, program.coupon_templates(), now)
     unknown = missing_templates(uow.session, program.coupon_templates())
     if unknown:
         raise DomainError(errors.COUPON_TEMPLATE_NOT_FOUND, {"template_code": unknown[0], "templates": unknown})
