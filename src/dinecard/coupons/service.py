@@ -341,7 +341,9 @@ def load_for_bill(session: Session, typed_codes: list[str], context: UseContext)
     return coupons
 
 
-def use(uow: UnitOfWork, effects: tuple[CouponEffect, ...], order_no: str, store_id: str, now: datetime) -> list[Entry]:
+def use(
+    uow: UnitOfWork, member_id: str, effects: tuple[CouponEffect, ...], order_no: str, store_id: str, now: datetime
+) -> list[Entry]:
     """Mark the coupons used and book what each took off as its cost (per store and template)."""
     entries: list[Entry] = []
     for effect in effects:
@@ -358,6 +360,7 @@ def use(uow: UnitOfWork, effects: tuple[CouponEffect, ...], order_no: str, store
             .execution_options(synchronize_session=False)
         )
         entries += _cost_entries(uow, effect.template_code, effect.amount.fen, EntryReason.COUPON, now, store_id)
+        history.record(uow, member_id, "coupon_used", effect.code, now, order_no=order_no, amount=effect.amount.yuan())
     return entries
 
 

@@ -245,7 +245,7 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
             ),
             ledger.counter_entry(uow, AccountKind.CONSUMPTION, FEN, other, EntryReason.PAYMENT, now, store, "other"),
         ]
-    entries += coupon_service.use(uow, pricing.coupons, order_no, store, now)
+    entries += coupon_service.use(uow, member.id, pricing.coupons, order_no, store, now)
     entries += points.spend(uow, accounts, pricing.points_used, now, store)
     entries += points.award(uow, program, accounts, member.id, pricing.points_earned, now, EntryReason.PURCHASE, store)
     stamps_earned = stamps.earn(uow, program, member.id, order_no, _stamp_lines(bill, pricing), store, now)
