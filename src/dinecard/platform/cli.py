@@ -17,8 +17,10 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
+from dinecard.coupons import cli as coupons_cli
 from dinecard.lottery import cli as lottery_cli
 from dinecard.mall import cli as mall_cli
+from dinecard.menu import cli as menu_cli
 from dinecard.platform.container import Container
 from dinecard.platform.logging import configure_logging
 from dinecard.platform.settings import Settings, get_settings
@@ -47,6 +49,8 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(audit_app, name="audit")
 app.add_typer(mall_cli.app, name="mall")
 app.add_typer(lottery_cli.app, name="lottery")
+app.add_typer(coupons_cli.app, name="coupons")
+app.add_typer(menu_cli.app, name="menu")
 
 console = Console()
 
