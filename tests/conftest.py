@@ -134,6 +134,22 @@ def container(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[
     database.dispose()
 
 
+@pytest.fixture
+def pg_container(postgres_url: str, tmp_path: Path) -> Iterator[Container]:
+    """A container on the (emptied) PostgreSQL test database, for tests of row-lock races that only
+    PostgreSQL has (SQLite runs one write transaction at a time); skips or fails like `postgres_url`."""
+    _truncate_postgres(postgres_url)
+    database = Database(postgres_url, pool_size=24, pool_overflow=16)
+    built = Container(
+        settings=Settings(database_url=postgres_url, data_dir=tmp_path, data_key=TEST_KEY),
+        database=database,
+        cipher=PersonalDataCipher(base64.b64decode(TEST_KEY)),
+        clock=FixedClock(START),
+    )
+    yield built
+    database.dispose()
+
+
 def make_token(container: Container, role: Role = Role.HQ_ADMIN, store_id: str | None = None) -> str:
     """A key for `role`; store roles without a named store get a store of their own."""
     with container.database.write() as uow:

@@ -1,0 +1,103 @@
+"""`dinecard lottery show` and `dinecard lottery verify` on a real database (SQLite and PostgreSQL):
+the table with its odds and cost, and a draw replayed from its seed (exit 0), a tampered draw
+(exit 1) and an unknown one (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from dinecard.platform.cli import app
+from dinecard.platform.container import Container
+from dinecard.platform.settings import get_settings
+from tests.conftest import TEST_KEY
+from tests.rewards.test_lottery_api import NOTHING, create_lottery, draw, lottery, member_with_points, points_prize
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def invoke(container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
+    """Run the Typer app in-process against the test database; its containers are disposed afterwards."""
+    for name in [name for name in os.environ if name.startswith("DINECARD_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DINECARD_DATABASE_URL", container.database.url)
+    monkeypatch.setenv("DINECARD_DATA_KEY", TEST_KEY)
+    monkeypatch.setenv("DINECARD_DATA_DIR", str(tmp_path / "cli-data"))
+    built: list[Container] = []
+    from_settings = Container.from_settings.__func__  # type: ignore[attr-defined]
+
+    def tracking(cls: type[Container], settings: Any) -> Container:
+        made = from_settings(cls, settings)
+        built.append(made)
+        return made
+
+    monkeypatch.setattr(Container, "from_settings", classmethod(tracking))
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        get_settings.cache_clear()
+        return runner.invoke(app, ["lottery", *args])
+
+    yield run
+    get_settings.cache_clear()
+    for made in built:
+        made.database.dispose()
+
+
+def _flat(output: str) -> str:
+    return " ".join(output.split())
+
+
+def test_show_prints_the_table_its_odds_and_cost(client: TestClient, invoke: Invoke) -> None:
+    created = create_lottery(client, [points_prize(200, weight=1), {**NOTHING, "weight": 3}])
+
+    shown = invoke("show", "L1")
+    assert shown.exit_code == 0, shown.output
+    flat = _flat(shown.output)
+    assert "25.00%" in flat and "75.00%" in flat and "200 points" in flat
+    assert "50.0 points back" in flat and "margin 50.0 of 100 points" in flat
+
+    as_json = invoke("show", "L1", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    document = json.loads(as_json.output)
+    assert document["prizes"] == created["prizes"] and document["expected_cost"] == created["expected_cost"]
+
+    missing = invoke("show", "NOPE")
+    assert missing.exit_code == 2 and "lottery_not_found" in missing.output
+
+
+def test_verify_replays_a_draw_and_catches_a_tampered_one(
+    client: TestClient, container: Container, store_id: str, invoke: Invoke
+) -> None:
+    create_lottery(client, [points_prize(10, weight=1), NOTHING])
+    member_id = member_with_points(client, store_id, "13800000020")
+    result = draw(client, member_id, store_id)
+    assert lottery(client)["prizes"][0]["code"] == "P"
+
+    verified = invoke("verify", result["draw_no"])
+    assert verified.exit_code == 0, verified.output
+    assert "replays exactly" in verified.output
+
+    # when someone changes the recorded prize, the replay no longer agrees
+    other = "N" if result["prize"]["code"] == "P" else "P"
+    with container.database.write() as uow:
+        uow.session.execute(
+            text("UPDATE lottery_draws SET prize_code = :code WHERE draw_no = :no"),
+            {"code": other, "no": result["draw_no"]},
+        )
+    tampered = invoke("verify", result["draw_no"])
+    assert tampered.exit_code == 1, tampered.output
+    assert "MISMATCH" in tampered.output
+
+    missing = invoke("verify", "LNOPE")
+    assert missing.exit_code == 2 and "draw_not_found" in missing.output
