@@ -60,6 +60,7 @@ class World:
     callers: dict[Role, str]
     phones: list[str] = field(default_factory=list)  # every phone registered: none may appear in an answer
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _made: dict[str, str] = field(default_factory=dict)
 
     def store(self, where: str) -> str:
         return self.store_a if where == OWN else self.store_b
@@ -83,6 +84,75 @@ class World:
         member_id = self.fresh_member()
         response = self.hq.post(f"{API}/members/{member_id}/freeze")
         assert response.status_code == 200, response.text
+        return member_id
+
+    def made(self, key: str, make: Callable[[], str]) -> str:
+        """Something the walk needs once (a dish, a template, a lottery), made on first use."""
+        if key not in self._made:
+            self._made[key] = make()
+        return self._made[key]
+
+    def created(self, url: str, body: dict[str, Any], field_name: str = "id") -> str:
+        response = self.hq.post(API + url, json=body)
+        assert response.status_code == 201, response.text
+        return str(response.json()[field_name])
+
+    def dish(self) -> str:
+        return self.made(
+            "dish",
+            lambda: self.created("/dishes", {"id": "W001", "name": "毛肚", "category": "涮菜", "price": "68.00"}),
+        )
+
+    def template(self) -> str:
+        body = {"code": "WALK20", "name": "20元券", "kind": "cash", "value": "20", "validity": {"days": 30}}
+        return self.made("template", lambda: self.created("/coupon-templates", body, "code"))
+
+    def dish_template(self) -> str:
+        body = {
+            "code": "WALKDISH",
+            "name": "毛肚券",
+            "kind": "dish",
+            "dish_ids": [self.dish()],
+            "validity": {"days": 30},
+        }
+        return self.made("dish_template", lambda: self.created("/coupon-templates", body, "code"))
+
+    def fresh_coupon(self) -> str:
+        response = self.hq.post(f"{API}/members/{self.member_id}/coupons", json={"template_code": self.template()})
+        assert response.status_code == 201, response.text
+        return str(response.json()[0]["code"])
+
+    def stamp_card(self) -> str:
+        body = {"id": "WALK10", "name": "集杯卡", "dish_ids": [self.dish()], "stamps_needed": 10}
+        return self.made(
+            "stamp_card", lambda: self.created("/stamp-cards", {**body, "reward_template_code": self.dish_template()})
+        )
+
+    def lottery(self) -> str:
+        prize = {"code": "N", "name": "谢谢参与", "kind": "nothing", "weight": 1}
+        body = {"id": "WALKDRAW", "name": "抽奖", "prizes": [prize]}
+        return self.made("lottery", lambda: self.created("/lotteries", body))
+
+    def draw_no(self) -> str:
+        body = {"lottery_id": self.lottery(), "store_id": self.store_a}
+        return self.made("draw", lambda: self.created(f"/members/{self.member_id}/draws", body, "draw_no"))
+
+    def reward(self) -> str:
+        body = {"id": "WALK-CUP", "name": "马克杯", "kind": "merchandise", "points_price": 10}
+        return self.made("reward", lambda: self.created("/mall/rewards", body))
+
+    def fresh_redemption(self, store_id: str) -> str:
+        body = {"reward_id": self.reward(), "store_id": store_id}
+        return self.created(f"/members/{self.member_id}/redemptions", body, "order_no")
+
+    def member_who_may_buy_silver(self, store_id: str) -> str:
+        """A new member with points, under a programme that sells silver for 50 points."""
+        levels = [dict(level) for level in DEFAULT["levels"]]
+        levels[1]["points_price"] = 50
+        response = self.hq.put(f"{API}/program", json={"program": {**DEFAULT, "levels": levels}, "note": "walk"})
+        assert response.status_code == 201, response.text
+        member_id = self.fresh_member(store_id)
+        recharge(self.hq, member_id, store_id, "200.00")  # 100 points, still a regular member
         return member_id
 
     def open_risk_event(self) -> int:
@@ -335,6 +405,280 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         lambda w, s: Call("POST", f"/risk-events/{w.open_risk_event()}/resolve", {"note": "checked with the store"}),
     ),
 )
+
+
+def _dish_body(w: World) -> dict[str, Any]:
+    return {"name": "毛肚", "category": "涮菜", "price": "72.00"}
+
+
+def _stamp_card_body(w: World) -> dict[str, Any]:
+    return {"name": "集杯卡", "dish_ids": [w.dish()], "stamps_needed": 10, "reward_template_code": w.dish_template()}
+
+
+_NOTHING = {"code": "N", "name": "谢谢参与", "kind": "nothing", "weight": 1}
+
+REWARD_ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("read the menu", "GET", "/dishes", "menu.read", 200, lambda w, s: Call("GET", "/dishes")),
+    Endpoint(
+        "read a dish", "GET", "/dishes/{dish_id}", "menu.read", 200, lambda w, s: Call("GET", f"/dishes/{w.dish()}")
+    ),
+    Endpoint(
+        "add a dish",
+        "POST",
+        "/dishes",
+        "menu.manage",
+        201,
+        lambda w, s: Call("POST", "/dishes", {"id": f"X{w.unique()}", **_dish_body(w)}),
+    ),
+    Endpoint(
+        "change a dish",
+        "PUT",
+        "/dishes/{dish_id}",
+        "menu.manage",
+        200,
+        lambda w, s: Call("PUT", f"/dishes/{w.dish()}", _dish_body(w)),
+    ),
+    Endpoint(
+        "list coupon templates",
+        "GET",
+        "/coupon-templates",
+        "coupon_template.read",
+        200,
+        lambda w, s: Call("GET", "/coupon-templates"),
+    ),
+    Endpoint(
+        "read a coupon template",
+        "GET",
+        "/coupon-templates/{template_code}",
+        "coupon_template.read",
+        200,
+        lambda w, s: Call("GET", f"/coupon-templates/{w.template()}"),
+    ),
+    Endpoint(
+        "create a coupon template",
+        "POST",
+        "/coupon-templates",
+        "coupon_template.manage",
+        201,
+        lambda w, s: Call(
+            "POST",
+            "/coupon-templates",
+            {"code": f"T{w.unique()}", "name": "券", "kind": "cash", "value": "5", "validity": {"days": 3}},
+        ),
+    ),
+    Endpoint(
+        "restock a coupon template",
+        "PATCH",
+        "/coupon-templates/{template_code}",
+        "coupon_template.manage",
+        200,
+        lambda w, s: Call("PATCH", f"/coupon-templates/{w.template()}", {"stock": 1000}),
+    ),
+    Endpoint(
+        "give a member a coupon",
+        "POST",
+        "/members/{member_id}/coupons",
+        "coupon.issue",
+        201,
+        lambda w, s: Call("POST", f"/members/{w.member_id}/coupons", {"template_code": w.template()}),
+    ),
+    Endpoint(
+        "a member's coupons",
+        "GET",
+        "/members/{member_id}/coupons",
+        "coupon.read",
+        200,
+        lambda w, s: Call("GET", f"/members/{w.member_id}/coupons"),
+    ),
+    Endpoint(
+        "look a coupon up",
+        "GET",
+        "/coupons/{coupon_code}",
+        "coupon.read",
+        200,
+        lambda w, s: Call("GET", f"/coupons/{w.fresh_coupon()}"),
+    ),
+    Endpoint(
+        "void a coupon",
+        "POST",
+        "/coupons/{coupon_code}/void",
+        "coupon.void",
+        200,
+        lambda w, s: Call("POST", f"/coupons/{w.fresh_coupon()}/void", {"reason": "issued by mistake"}),
+    ),
+    Endpoint(
+        "list stamp cards", "GET", "/stamp-cards", "stamp_card.read", 200, lambda w, s: Call("GET", "/stamp-cards")
+    ),
+    Endpoint(
+        "create a stamp card",
+        "POST",
+        "/stamp-cards",
+        "stamp_card.manage",
+        201,
+        lambda w, s: Call("POST", "/stamp-cards", {"id": f"SC{w.unique()}", **_stamp_card_body(w)}),
+    ),
+    Endpoint(
+        "change a stamp card",
+        "PUT",
+        "/stamp-cards/{card_id}",
+        "stamp_card.manage",
+        200,
+        lambda w, s: Call("PUT", f"/stamp-cards/{w.stamp_card()}", _stamp_card_body(w)),
+    ),
+    Endpoint(
+        "a member's stamps",
+        "GET",
+        "/members/{member_id}/stamps",
+        "stamp_card.read",
+        200,
+        lambda w, s: Call("GET", f"/members/{w.member_id}/stamps"),
+    ),
+    Endpoint(
+        "rewards history",
+        "GET",
+        "/members/{member_id}/rewards-history",
+        "history.read",
+        200,
+        lambda w, s: Call("GET", f"/members/{w.member_id}/rewards-history"),
+    ),
+    Endpoint("list lotteries", "GET", "/lotteries", "lottery.read", 200, lambda w, s: Call("GET", "/lotteries")),
+    Endpoint(
+        "read a lottery",
+        "GET",
+        "/lotteries/{lottery_id}",
+        "lottery.read",
+        200,
+        lambda w, s: Call("GET", f"/lotteries/{w.lottery()}"),
+    ),
+    Endpoint(
+        "create a lottery",
+        "POST",
+        "/lotteries",
+        "lottery.manage",
+        201,
+        lambda w, s: Call("POST", "/lotteries", {"id": f"L{w.unique()}", "name": "抽奖", "prizes": [_NOTHING]}),
+    ),
+    Endpoint(
+        "change a lottery",
+        "PATCH",
+        "/lotteries/{lottery_id}",
+        "lottery.manage",
+        200,
+        lambda w, s: Call("PATCH", f"/lotteries/{w.lottery()}", {"name": "新年抽奖"}),
+    ),
+    Endpoint(
+        "replace a prize table",
+        "PUT",
+        "/lotteries/{lottery_id}/prizes",
+        "lottery.manage",
+        200,
+        lambda w, s: Call("PUT", f"/lotteries/{w.lottery()}/prizes", {"prizes": [_NOTHING]}),
+    ),
+    Endpoint(
+        "draw",
+        "POST",
+        "/members/{member_id}/draws",
+        "lottery.draw",
+        201,
+        lambda w, s: Call("POST", f"/members/{w.member_id}/draws", {"lottery_id": w.lottery(), "store_id": s}),
+        store_scoped=True,
+    ),
+    Endpoint(
+        "a member's draws",
+        "GET",
+        "/members/{member_id}/draws",
+        "lottery.read",
+        200,
+        lambda w, s: Call("GET", f"/members/{w.member_id}/draws"),
+    ),
+    Endpoint(
+        "audit a draw",
+        "GET",
+        "/draws/{draw_no}",
+        "lottery.read",
+        200,
+        lambda w, s: Call("GET", f"/draws/{w.draw_no()}"),
+    ),
+)
+MALL_ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("list the mall", "GET", "/mall/rewards", "mall.read", 200, lambda w, s: Call("GET", "/mall/rewards")),
+    Endpoint(
+        "read a reward",
+        "GET",
+        "/mall/rewards/{reward_id}",
+        "mall.read",
+        200,
+        lambda w, s: Call("GET", f"/mall/rewards/{w.reward()}"),
+    ),
+    Endpoint(
+        "add a reward",
+        "POST",
+        "/mall/rewards",
+        "mall.manage",
+        201,
+        lambda w, s: Call(
+            "POST",
+            "/mall/rewards",
+            {"id": f"R{w.unique()}", "name": "帆布袋", "kind": "merchandise", "points_price": 5},
+        ),
+    ),
+    Endpoint(
+        "change a reward",
+        "PATCH",
+        "/mall/rewards/{reward_id}",
+        "mall.manage",
+        200,
+        lambda w, s: Call("PATCH", f"/mall/rewards/{w.reward()}", {"points_price": 10}),
+    ),
+    Endpoint(
+        "redeem a reward",
+        "POST",
+        "/members/{member_id}/redemptions",
+        "mall.redeem",
+        201,
+        lambda w, s: Call("POST", f"/members/{w.member_id}/redemptions", {"reward_id": w.reward(), "store_id": s}),
+        store_scoped=True,
+    ),
+    Endpoint(
+        "cancel a redemption",
+        "POST",
+        "/redemptions/{order_no}/cancel",
+        "mall.cancel",
+        200,
+        lambda w, s: Call("POST", f"/redemptions/{w.fresh_redemption(s)}/cancel", {"reason": "changed mind"}),
+        store_scoped=True,
+    ),
+    Endpoint(
+        "a member's redemptions",
+        "GET",
+        "/members/{member_id}/redemptions",
+        "mall.read",
+        200,
+        lambda w, s: Call("GET", f"/members/{w.member_id}/redemptions"),
+    ),
+    Endpoint(
+        "read a redemption",
+        "GET",
+        "/redemptions/{order_no}",
+        "mall.read",
+        200,
+        lambda w, s: Call("GET", f"/redemptions/{w.fresh_redemption(w.store_a)}"),
+    ),
+    Endpoint(
+        "buy a level with points",
+        "POST",
+        "/members/{member_id}/level-purchases",
+        "level.purchase",
+        201,
+        lambda w, s: Call(
+            "POST",
+            f"/members/{w.member_who_may_buy_silver(s)}/level-purchases",
+            {"level_code": "silver", "store_id": s},
+        ),
+        store_scoped=True,
+    ),
+)
+ENDPOINTS = ENDPOINTS + REWARD_ENDPOINTS + MALL_ENDPOINTS
 
 
 def expected_answer(endpoint: Endpoint, role: Role, where: str) -> tuple[int, str | None]:
@@ -590,7 +934,7 @@ def test_the_authorization_table_in_docs_security_md_agrees_with_policy() -> Non
     documented: dict[str, tuple[str, frozenset[Role], str, set[tuple[str, str]]]] = {}
     for line in text.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) != 7 or not re.fullmatch(r"`[a-z]+\.[a-z]+`", cells[0]):
+        if len(cells) != 7 or not re.fullmatch(r"`[a-z_]+\.[a-z_]+`", cells[0]):
             continue
         action, description, *marks, scope, endpoints = cells
         roles = frozenset(role for role, mark in zip(_ROLE_COLUMNS, marks, strict=True) if mark == "✓")

@@ -10,9 +10,10 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from dinecard.coupons.domain import CouponStatus
-from dinecard.coupons.models import Coupon
+from dinecard.coupons.models import Coupon, CouponTemplate
 from dinecard.ledger.domain import NON_NEGATIVE_KINDS, AccountKind, EntryReason
 from dinecard.ledger.models import Account, JournalTransaction, Posting
+from dinecard.mall.models import Redemption, Reward
 from dinecard.members.models import Member
 from dinecard.wallet.models import BonusRelease, Checkout, Recharge, Refund
 
@@ -260,6 +261,32 @@ def _coupon_costs_match_bills(session: Session) -> list[str]:
     return failures
 
 
+def _stock_counters_match_records(session: Session) -> list[str]:
+    """Stock is claimed on a counter; the counter must equal what was actually handed out."""
+    issued = select(Coupon.template_code, func.count().label("n")).group_by(Coupon.template_code).subquery()
+    templates = session.execute(
+        select(CouponTemplate.code, CouponTemplate.issued_count, func.coalesce(issued.c.n, 0))
+        .outerjoin(issued, issued.c.template_code == CouponTemplate.code)
+        .where(CouponTemplate.issued_count != func.coalesce(issued.c.n, 0))
+        .limit(MAX_FAILURES_LISTED)
+    ).all()
+    redeemed = (
+        select(Redemption.reward_id, func.count().label("n"))
+        .where(Redemption.status == "redeemed")
+        .group_by(Redemption.reward_id)
+        .subquery()
+    )
+    rewards = session.execute(
+        select(Reward.id, Reward.redeemed_count, func.coalesce(redeemed.c.n, 0))
+        .outerjoin(redeemed, redeemed.c.reward_id == Reward.id)
+        .where(Reward.redeemed_count != func.coalesce(redeemed.c.n, 0))
+        .limit(MAX_FAILURES_LISTED)
+    ).all()
+    return [f"coupon template {c}: counter {n}, coupons {k}" for c, n, k in templates] + [
+        f"mall reward {r}: counter {n}, redemptions {k}" for r, n, k in rewards
+    ]
+
+
 CHECKS: list[tuple[str, Callable[[Session], list[str]]]] = [
     ("every journal transaction balances (per unit)", _balanced_transactions),
     ("member balances equal the sum of their postings", _cached_balances),
@@ -269,6 +296,7 @@ CHECKS: list[tuple[str, Callable[[Session], list[str]]]] = [
     ("refunds add up to what each order says was refunded", _refunds_match_orders),
     ("pending bonus equals the instalments not yet released", _pending_bonus_matches_releases),
     ("coupon cost equals what coupons took off the bills", _coupon_costs_match_bills),
+    ("coupon and reward stock counters equal what was handed out", _stock_counters_match_records),
 ]
 
 

@@ -44,5 +44,6 @@ class Redemption(Base):
     status: Mapped[str] = mapped_column(String(12))  # redeemed | cancelled
     journal_transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    cancellable_until: Mapped[datetime | None] = mapped_column(UtcDateTime())  # None: never cancellable
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     cancel_journal_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))

@@ -43,7 +43,7 @@ POLICY: dict[str, Rule] = {
     "wallet.checkout": Rule(ALL_ROLES, Scope.STORE, "Check out a bill"),
     "wallet.quote": Rule(ALL_ROLES, Scope.STORE, "Price a bill without checking out"),
     "wallet.refund": Rule(ALL_ROLES, Scope.STORE, "Refund a checkout or a recharge of the caller's store"),
-    "history.read": Rule(ALL_ROLES, Scope.CHAIN, "Read a member's money and points history"),
+    "history.read": Rule(ALL_ROLES, Scope.CHAIN, "Read a member's money, points and rewards history"),
     "program.read": Rule(ALL_ROLES, Scope.CHAIN, "Read the programme"),
     "program.change": Rule(frozenset({HQ}), Scope.CHAIN, "Change the programme"),
     "risk.read": Rule(frozenset({HQ}), Scope.CHAIN, "List risk events and alerts"),

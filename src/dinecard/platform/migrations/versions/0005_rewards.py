@@ -214,6 +214,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("journal_transaction_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("created_at", dinecard.platform.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("cancellable_until", dinecard.platform.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("cancelled_at", dinecard.platform.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("cancel_journal_transaction_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.ForeignKeyConstraint(
