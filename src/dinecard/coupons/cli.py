@@ -49,7 +49,7 @@ def add_template(
     try:
         with built.database.write() as uow:
             fields = service.TemplateFields(body.name, body.name_en, body.stock, body.active)
-            service.create_template(uow, body.code, fields, body.rules(), now)
+            service.create_template(uow, body.code, fields, body.rules(), now, built.programs.at(now))
             audit_change(uow, "coupons add-template", "coupon_template", body.code, body.model_dump(mode="json"), now)
     except DomainError as exc:
         raise refused(exc) from None

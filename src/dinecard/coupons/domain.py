@@ -9,6 +9,7 @@ coupons, then percent-off coupons, then the free-meal voucher; points and money 
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -133,8 +134,14 @@ _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: easy to re
 
 
 def _check_char(body: str) -> str:
-    total = sum((index + 1) * _CODE_ALPHABET.index(char) for index, char in enumerate(body))
-    return _CODE_ALPHABET[total % len(_CODE_ALPHABET)]
+    """Luhn mod 32: catches every single mistyped character and most swapped neighbours."""
+    base = len(_CODE_ALPHABET)
+    total, factor = 0, 2
+    for char in reversed(body):
+        addend = factor * _CODE_ALPHABET.index(char)
+        total += addend // base + addend % base
+        factor = 1 if factor == 2 else 2
+    return _CODE_ALPHABET[(base - total % base) % base]
 
 
 def new_coupon_code() -> str:
@@ -211,17 +218,17 @@ def refuse(kind: ErrorKind, code: str, **detail: object) -> DomainError:
 
 
 def check_stacking(coupons: list[IssuedCoupon]) -> None:
-    """At most one coupon of a kind by default; an exclusive coupon stands alone."""
-    seen_kinds: set[CouponKind] = set()
+    """At most one coupon of a kind by default; an exclusive coupon stands alone. Whatever the
+    order the codes were typed in, the same bill gets the same answer."""
     for coupon in coupons:
-        rules = coupon.rules
-        if len(coupons) > 1 and rules.stacking is Stacking.EXCLUSIVE:
+        if len(coupons) > 1 and coupon.rules.stacking is Stacking.EXCLUSIVE:
             raise refuse(errors.COUPON_NOT_COMBINABLE, coupon.code, rule="exclusive")
-        if any(other.rules.stacking is Stacking.EXCLUSIVE for other in coupons if other is not coupon):
-            raise refuse(errors.COUPON_NOT_COMBINABLE, coupon.code, rule="another coupon is exclusive")
-        if rules.kind in seen_kinds and rules.stacking is not Stacking.ANY:
-            raise refuse(errors.COUPON_NOT_COMBINABLE, coupon.code, rule="one_per_kind", coupon_kind=rules.kind.value)
-        seen_kinds.add(rules.kind)
+    kinds = Counter(coupon.rules.kind for coupon in coupons)
+    for kind, count in kinds.items():
+        same_kind = [coupon for coupon in coupons if coupon.rules.kind is kind]
+        # One coupon of the kind that is not `any` forbids a second: the second typed is the one refused.
+        if count > 1 and any(coupon.rules.stacking is not Stacking.ANY for coupon in same_kind):
+            raise refuse(errors.COUPON_NOT_COMBINABLE, same_kind[1].code, rule="one_per_kind", coupon_kind=kind.value)
 
 
 # ---------------------------------------------------------------- effects on a bill
@@ -236,20 +243,29 @@ class CouponEffect:
     dish_id: str | None = None
 
 
+def _units_covered(coupon: IssuedCoupon, lines: list[tuple[str | None, int, Money]]) -> int:
+    dish_ids = coupon.rules.dish_ids or frozenset()
+    return sum(quantity for dish_id, quantity, _price in lines if dish_id in dish_ids)
+
+
 def take_dish_units(
-    coupons: list[IssuedCoupon], lines: list[tuple[str | None, int, Money]]
+    coupons: list[IssuedCoupon],
+    lines: list[tuple[str | None, int, Money]],
+    list_prices: list[Money | None] | None = None,
 ) -> tuple[list[CouponEffect], list[int]]:
     """Each dish voucher takes the dearest unit it covers that no other voucher took.
 
-    `lines` are (dish_id, quantity, unit price). Returns the effects and, per line, how many
-    units the vouchers took (those units get no further promotion or discount).
+    `lines` are (dish_id, quantity, unit price); `list_prices` the menu's prices, which a voucher
+    never exceeds (a price typed at the till cannot inflate what it gives). The vouchers that cover
+    the fewest units choose first, so a "duck only" voucher is not starved by a "duck or goose" one.
+    Returns the effects and, per line, how many units the vouchers took (those units get no
+    further promotion or discount).
     """
     taken = [0] * len(lines)
     effects: list[CouponEffect] = []
-    for coupon in coupons:
+    vouchers = [coupon for coupon in coupons if coupon.rules.kind is CouponKind.DISH]
+    for coupon in sorted(vouchers, key=lambda voucher: _units_covered(voucher, lines)):
         rules = coupon.rules
-        if rules.kind is not CouponKind.DISH:
-            continue
         assert rules.dish_ids is not None
         candidates = [
             (price, index)
@@ -260,7 +276,8 @@ def take_dish_units(
             raise refuse(errors.COUPON_DISH_NOT_ON_BILL, coupon.code, dish_ids=sorted(rules.dish_ids))
         price, index = max(candidates, key=lambda pair: (pair[0], -pair[1]))
         taken[index] += 1
-        amount = min(price, rules.cap) if rules.cap is not None else price
+        list_price = list_prices[index] if list_prices is not None else None
+        amount = min([price] + [limit for limit in (list_price, rules.cap) if limit is not None])
         effects.append(CouponEffect(coupon.code, coupon.template_code, rules.kind, amount, lines[index][0]))
     return effects, taken
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -36,6 +36,8 @@ from dinecard.program.presets import PRESET_COUPON_TEMPLATES
 from dinecard.rewards import history
 from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
+from dinecard.shared.times import iso_utc
+from dinecard.stores.models import Store
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +69,24 @@ def template_rules(row: CouponTemplate) -> TemplateRules:
 
 
 def create_template(
-    uow: UnitOfWork, code: str, fields: TemplateFields, rules: TemplateRules, now: datetime
+    uow: UnitOfWork,
+    code: str,
+    fields: TemplateFields,
+    rules: TemplateRules,
+    now: datetime,
+    program: Program | None = None,
 ) -> CouponTemplate:
+    """A new template; its levels must be levels of `program` and its stores must exist, or the
+    coupons it makes could never be used."""
     if uow.session.get(CouponTemplate, code) is not None:
         raise DomainError(errors.COUPON_TEMPLATE_TAKEN, {"template_code": code})
+    unknown_levels = sorted(set(rules.levels or ()) - {level.code for level in program.levels}) if program else []
+    known_stores = set(uow.session.execute(select(Store.id).where(Store.id.in_(rules.stores or ()))).scalars())
+    unknown_stores = sorted(set(rules.stores or ()) - known_stores)
+    if unknown_levels or unknown_stores:
+        problems = [{"loc": ["levels"], "msg": f"unknown level {code}"} for code in unknown_levels]
+        problems += [{"loc": ["stores"], "msg": f"unknown store {store}"} for store in unknown_stores]
+        raise DomainError(errors.VALIDATION_FAILED, {"errors": problems})
     if rules.dish_ids:
         missing = sorted(set(rules.dish_ids) - set(dishes_by_id(uow.session, rules.dish_ids)))
         if missing:
@@ -191,6 +207,12 @@ def issue(
             raise DomainError(
                 errors.COUPON_MEMBER_LIMIT, {"template_code": template_code, "limit": rules.per_member_limit}
             )
+    # The window first: a template whose fixed dates have passed would hand out dead coupons.
+    valid_from, valid_until = (
+        moment.astimezone(UTC) for moment in rules.validity.window(now, program.business_timezone)
+    )
+    if valid_until <= now:
+        raise DomainError(errors.COUPON_TEMPLATE_INACTIVE, {"template_code": template_code, "reason": "validity_ended"})
     claimed = uow.session.execute(
         update(CouponTemplate)
         .where(
@@ -202,7 +224,6 @@ def issue(
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise DomainError(errors.COUPON_OUT_OF_STOCK, {"template_code": template_code})
-    valid_from, valid_until = rules.validity.window(now, program.business_timezone)
     coupons = [
         Coupon(
             code=new_coupon_code(),
@@ -233,7 +254,7 @@ def issue(
             template_name=template.name,
             source=source,
             source_ref=source_ref,
-            valid_until=valid_until.isoformat(),
+            valid_until=iso_utc(valid_until),
         )
     return coupons
 
@@ -336,7 +357,7 @@ def load_for_bill(session: Session, typed_codes: list[str], context: UseContext)
         coupon = as_issued(row, templates[row.template_code])
         why = refusal(coupon, context)
         if why is not None:
-            raise refuse(why, code, valid_until=row.valid_until.isoformat())
+            raise refuse(why, code, valid_until=iso_utc(row.valid_until))
         coupons.append(coupon)
     return coupons
 

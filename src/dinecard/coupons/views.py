@@ -40,7 +40,9 @@ def create_template(
         principal,
         idempotency_key,
         body,
-        lambda uow, now: TemplateOut.of(service.create_template(uow, body.code, fields, body.rules(), now)),
+        lambda uow, now: TemplateOut.of(
+            service.create_template(uow, body.code, fields, body.rules(), now, container.programs.at(now))
+        ),
     )
 
 

@@ -46,6 +46,7 @@ class LevelPurchaseResult:
     points_spent: int
     upgrade_gift_points: int
     member: MemberAfter
+    upgrade_gift_coupons: tuple[str, ...] = ()
 
 
 def purchase_level(
@@ -65,8 +66,9 @@ def purchase_level(
     entries = points.spend(uow, accounts, price, now, store, reason=EntryReason.LEVEL_PURCHASE)
     from_rank, to_rank = program.rank(from_level.code), program.rank(to_level.code)
     change = LevelChange(from_level, to_level, PURCHASED, from_rank, to_rank)
-    gift_entries, gift_points = apply_level_change(uow, program, member, accounts, change, order_no, now, store)
-    entries += gift_entries
+    gifts = apply_level_change(uow, program, member, accounts, change, order_no, now, store)
+    entries += gifts.entries
+    gift_points, gift_coupons = gifts.points, gifts.coupons
     member.points_lifetime += gift_points
     recharge_offset, consume_offset = offsets_after_downgrade(program, to_rank, standing_of(member))
     member.level_recharge_offset_fen = recharge_offset.fen
@@ -102,4 +104,5 @@ def purchase_level(
         points_spent=price,
         upgrade_gift_points=gift_points,
         member=member_after(program, member, accounts, now),
+        upgrade_gift_coupons=gift_coupons,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert
@@ -18,6 +19,17 @@ from dinecard.points import service as points
 from dinecard.program.domain import Program
 from dinecard.shared.money import Money
 
+NO_COUPONS: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GiftsGiven:
+    """What a level change gave: its ledger entries, upgrade gift points and coupon codes."""
+
+    entries: list[Entry]
+    points: int
+    coupons: tuple[str, ...]
+
 
 def apply_level_change(
     uow: UnitOfWork,
@@ -28,8 +40,8 @@ def apply_level_change(
     order_no: str | None,
     now: datetime,
     store_id: str | None = None,
-) -> tuple[list[Entry], int]:
-    """Record the change; on an upgrade, give each passed level's gift. Returns (entries, gift points)."""
+) -> GiftsGiven:
+    """Record the change; on an upgrade, give each passed level's gifts (points and coupons)."""
     member.level_code = change.to_level.code
     member.level_since = now
     uow.session.execute(
@@ -65,7 +77,7 @@ def apply_level_change(
         },
         now=now,
     )
-    return entries, gift_points
+    return GiftsGiven(entries, gift_points, tuple(gift_coupons))
 
 
 def standing(member: Member) -> Standing:

@@ -230,6 +230,7 @@ class LevelPurchaseOut(BaseModel):
     level: LevelOut = Field(description="The level bought: the member's level now")
     points_spent: int
     upgrade_gift_points: int
+    upgrade_gift_coupons: list[str] = Field(description="Codes of the coupons the levels reached gave")
     balance: BalanceOut
     points: PointsOut
 
@@ -241,6 +242,7 @@ class LevelPurchaseOut(BaseModel):
             level=LevelOut.of(result.member.level),
             points_spent=result.points_spent,
             upgrade_gift_points=result.upgrade_gift_points,
+            upgrade_gift_coupons=list(result.upgrade_gift_coupons),
             balance=BalanceOut.of(result.member.principal, result.member.bonus),
             points=_points(result.member),
         )

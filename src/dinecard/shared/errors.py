@@ -147,7 +147,7 @@ BALANCE_CAP_EXCEEDED = add(
 )
 REASON_REQUIRED = add("reason_required", 422, "调整必须填写原因", "An adjustment needs a reason")
 # Menu
-DISH_NOT_FOUND = add("dish_not_found", 422, "菜品不在菜单中", "This dish is not on the menu")
+DISH_NOT_FOUND = add("dish_not_found", 404, "菜品不在菜单中", "This dish is not on the menu")
 DISH_NOT_AVAILABLE = add("dish_not_available", 422, "该菜品在本店不可售", "This dish is not sold at this store")
 DISH_EXCLUSIVE = add("dish_exclusive", 422, "该菜品为高等级会员专享", "This dish is exclusive to higher member levels")
 DISH_ID_TAKEN = add("dish_id_taken", 409, "菜品编号已存在", "A dish with this id already exists")

@@ -79,8 +79,9 @@ def earn(
             coupon = coupons.issue_gift(
                 uow, program, member_id, card.reward_template_code, now, coupons.Source.STAMP_CARD, order_no
             )
-            code = coupon.code if coupon else None
-            codes += [code] if code else []
+            if coupon is None:
+                break  # no voucher to give: the stamps stay on the card until one can be given
+            codes.append(coupon.code)
             uow.session.add(
                 StampEntry(
                     member_id=member_id,
@@ -88,10 +89,12 @@ def earn(
                     order_no=order_no,
                     delta=-card.stamps_needed,
                     reason="completed",
-                    coupon_code=code,
+                    coupon_code=coupon.code,
                     created_at=now,
                 )
             )
+        completed = len(codes)
+        stamps_after = balance.stamps + earned - completed * card.stamps_needed
         balance.stamps, balance.updated_at = stamps_after, now
         balance.cards_completed += completed
         history.record(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -77,8 +77,9 @@ class StampCardOut(BaseModel):
             stamps_needed=row.stamps_needed,
             reward_template_code=row.reward_template_code,
             stores=row.stores,
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
+            # A row just written still holds the times as sent; answers are in UTC.
+            starts_at=row.starts_at.astimezone(UTC) if row.starts_at else None,
+            ends_at=row.ends_at.astimezone(UTC) if row.ends_at else None,
             active=row.active,
         )
 

@@ -16,7 +16,7 @@ from dinecard.ledger import service as ledger
 from dinecard.ledger.domain import AccountKind, EntryReason
 from dinecard.ledger.service import MemberAccounts
 from dinecard.levels.domain import upgrade_after
-from dinecard.levels.service import apply_level_change
+from dinecard.levels.service import NO_COUPONS, apply_level_change
 from dinecard.levels.service import standing as standing_of
 from dinecard.members.domain import ensure_can_spend
 from dinecard.members.models import Member
@@ -108,6 +108,7 @@ class CheckoutResult:
     points_multiplier: Fraction = Fraction(1)
     coupons: tuple[CouponEffect, ...] = ()
     stamps: tuple[StampsEarned, ...] = ()
+    upgrade_gift_coupons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,11 @@ def _bill(session: Session, program: Program, member: Member, command: CheckoutC
     return Bill(bill_total, tuple(items), tuple(coupons), dishes)
 
 
+def _list_price(bill: Bill, dish_id: str | None) -> Money | None:
+    dish = bill.dishes.get(dish_id) if dish_id is not None else None
+    return dish.price if dish is not None else None
+
+
 def _unit_price(item: LineItem) -> Money:
     assert item.unit_price is not None, "lines are resolved against the menu first"
     return item.unit_price
@@ -156,7 +162,10 @@ def _price(
         use_points=command.use_points,
         pay_with_balance=command.pay_with_balance,
         balance_only=command.balance_only,
-        lines=tuple(BillLine(item.dish_id, item.quantity, _unit_price(item)) for item in bill.items),
+        lines=tuple(
+            BillLine(item.dish_id, item.quantity, _unit_price(item), _list_price(bill, item.dish_id))
+            for item in bill.items
+        ),
         moment=now,
         store_id=command.store_id,
         coupons=bill.coupons,
@@ -252,11 +261,12 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
     member.cumulative_consume_fen += pricing.payable.fen
     member.checkout_count += 1
     member.last_consumed_at = now
-    gift_points = 0
+    gift_points, gift_coupons = 0, NO_COUPONS
     change = upgrade_after(program, member.level_code, standing_of(member), "consumption")
     if change is not None:
-        gift_entries, gift_points = apply_level_change(uow, program, member, accounts, change, order_no, now, store)
-        entries += gift_entries
+        gifts = apply_level_change(uow, program, member, accounts, change, order_no, now, store)
+        entries += gifts.entries
+        gift_points, gift_coupons = gifts.points, gifts.coupons
     member.points_lifetime += pricing.points_earned + gift_points
     member.updated_at = now
     transaction_id = ledger.record(
@@ -319,6 +329,7 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
         due_other_tender=pricing.due_other_tender,
         points_earned=pricing.points_earned,
         upgrade_gift_points=gift_points,
+        upgrade_gift_coupons=gift_coupons,
         member=member_after(program, member, accounts, now),
         discounts=pricing.discounts,
         points_multiplier=pricing.points_multiplier,

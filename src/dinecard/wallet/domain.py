@@ -175,6 +175,7 @@ class BillLine:
     dish_id: str | None
     quantity: int
     unit_price: Money
+    list_price: Money | None = None  # the menu's price: the most a dish voucher gives for a unit
 
     @property
     def total(self) -> Money:
@@ -368,7 +369,9 @@ def price_checkout(
     check_stacking(coupons)
     # 1. Dish vouchers take their units off the bill (what a capped voucher leaves stays on it).
     dish_effects, taken = take_dish_units(
-        coupons, [(line.dish_id, line.quantity, line.unit_price) for line in request.lines]
+        coupons,
+        [(line.dish_id, line.quantity, line.unit_price) for line in request.lines],
+        [line.list_price for line in request.lines],
     )
     vouchered = sum((effect.amount for effect in dish_effects), Money.zero())
     # 2. Dish promotions (member day, birthday) price the other units; those get no further discount.

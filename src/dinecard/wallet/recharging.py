@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from dinecard.ledger import service as ledger
 from dinecard.ledger.domain import AccountKind, Entry, EntryReason
 from dinecard.levels.domain import upgrade_after
-from dinecard.levels.service import apply_level_change
+from dinecard.levels.service import NO_COUPONS, apply_level_change
 from dinecard.levels.service import standing as standing_of
 from dinecard.members.domain import ensure_can_recharge
 from dinecard.members.service import lock_member
@@ -67,6 +67,7 @@ class RechargeResult:
     campaign_code: str | None
     first_recharge_offer: bool
     member: MemberAfter
+    upgrade_gift_coupons: tuple[str, ...] = ()
 
 
 def recharge(uow: UnitOfWork, program: Program, command: RechargeCommand, now: datetime) -> RechargeResult:
@@ -115,11 +116,12 @@ def recharge(uow: UnitOfWork, program: Program, command: RechargeCommand, now: d
         member.first_recharge_at = now
     if quote.campaign_code is not None:
         _use_campaign(uow, quote.campaign_code, quote.campaign_bonus)
-    gift_points = 0
+    gift_points, gift_coupons = 0, NO_COUPONS
     change = upgrade_after(program, member.level_code, standing_of(member), "recharge")
     if change is not None:
-        gift_entries, gift_points = apply_level_change(uow, program, member, accounts, change, order_no, now, store)
-        entries += gift_entries
+        gifts = apply_level_change(uow, program, member, accounts, change, order_no, now, store)
+        entries += gifts.entries
+        gift_points, gift_coupons = gifts.points, gifts.coupons
     member.points_lifetime += quote.points + gift_points
     member.updated_at = now
     transaction_id = ledger.record(
@@ -166,6 +168,7 @@ def recharge(uow: UnitOfWork, program: Program, command: RechargeCommand, now: d
         bonus_pending=pending,
         points_awarded=quote.points,
         upgrade_gift_points=gift_points,
+        upgrade_gift_coupons=gift_coupons,
         campaign_code=quote.campaign_code,
         first_recharge_offer=quote.first_recharge_bonus.fen > 0 or quote.first_recharge_points > 0,
         member=member_after(program, member, accounts, now),

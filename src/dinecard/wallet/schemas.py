@@ -37,7 +37,9 @@ class LineItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dish_id: str | None = Field(default=None, max_length=40, description="A menu dish; its name and price by default")
-    name: str | None = Field(default=None, max_length=80, description="Needed when the line names no menu dish")
+    name: str | None = Field(
+        default=None, min_length=1, max_length=80, description="Needed when the line names no menu dish"
+    )
     quantity: int = Field(ge=1, le=999)
     price: YuanAmount | None = Field(default=None, description="Unit price; omitted: the menu's price")
 
@@ -95,6 +97,7 @@ class RechargeOut(_AfterFields):
     bonus_pending: YuanAmount = Field(description="Bonus released in monthly instalments")
     points_awarded: int
     upgrade_gift_points: int
+    upgrade_gift_coupons: list[str] = Field(description="Codes of the coupons the levels reached gave")
     campaign_code: str | None
     first_recharge_offer: bool
 
@@ -108,6 +111,7 @@ class RechargeOut(_AfterFields):
             bonus_pending=result.bonus_pending,
             points_awarded=result.points_awarded,
             upgrade_gift_points=result.upgrade_gift_points,
+            upgrade_gift_coupons=list(result.upgrade_gift_coupons),
             campaign_code=result.campaign_code,
             first_recharge_offer=result.first_recharge_offer,
             **_after(result.member),
@@ -173,6 +177,7 @@ class CheckoutOut(_AfterFields):
     coupons: list[CouponEffectOut]
     stamps: list[StampsOut]
     upgrade_gift_points: int
+    upgrade_gift_coupons: list[str] = Field(description="Codes of the coupons the levels reached gave")
 
     @classmethod
     def of(cls, result: CheckoutResult) -> CheckoutOut:
@@ -192,6 +197,7 @@ class CheckoutOut(_AfterFields):
             coupons=[CouponEffectOut.of(c) for c in result.coupons],
             stamps=[StampsOut.of(s) for s in result.stamps],
             upgrade_gift_points=result.upgrade_gift_points,
+            upgrade_gift_coupons=list(result.upgrade_gift_coupons),
             **_after(result.member),
         )
 
