@@ -3,7 +3,8 @@ coupons give exactly its stock, never more; one coupon named by many tills at on
 and the member is charged once.
 
 SQLite runs one write transaction at a time (BEGIN IMMEDIATE), so these races only mean
-something on PostgreSQL; there the tests skip with the reason shown.
+something on PostgreSQL: this module runs on PostgreSQL alone (it skips, or fails in CI, like
+every PostgreSQL test when there is none).
 """
 
 from __future__ import annotations
@@ -35,15 +36,18 @@ from dinecard.wallet import service as wallet
 from dinecard.wallet.common import PaymentMethod
 from dinecard.wallet.models import Checkout
 from tests.api.helpers import API
+from tests.conftest import _truncate_postgres
 
 CLAIMERS = 64
 TILLS = 32
 SECONDS_MAX = 120
 
 
-def _postgres_only(container: Container) -> None:
-    if container.database.dialect != "postgresql":
-        pytest.skip("SQLite serializes every write transaction (BEGIN IMMEDIATE): there is no race to test")
+@pytest.fixture
+def database_url(postgres_url: str) -> str:
+    """Only PostgreSQL for this module: `container` and `client` stand on it."""
+    _truncate_postgres(postgres_url)
+    return postgres_url
 
 
 def _race(jobs: list[Callable[[], Any]]) -> list[Any]:
@@ -125,7 +129,6 @@ def _assert_reconciles(container: Container) -> None:
 @pytest.mark.parametrize("stock", [1, 10])
 def test_64_members_claiming_at_once_get_exactly_the_stock(container: Container, stock: int) -> None:
     # given a template with `stock` coupons left and 64 members at 64 tills
-    _postgres_only(container)
     _store_and_template(container, stock)
     member_ids = _members(container, CLAIMERS)
 
@@ -145,7 +148,6 @@ def test_64_members_claiming_at_once_get_exactly_the_stock(container: Container,
 
 def test_claims_of_three_at_once_never_split_the_last_coupons(container: Container) -> None:
     # given 10 left: three claims of three fit, the fourth would need 12
-    _postgres_only(container)
     _store_and_template(container, 10)
     member_ids = _members(container, CLAIMERS)
 
@@ -163,7 +165,6 @@ def test_one_member_asking_from_many_tills_gets_no_more_than_the_per_member_limi
     container: Container, client: TestClient
 ) -> None:
     # given a template without a stock limit but at most 2 per member
-    _postgres_only(container)
     _store_and_template(container, None, per_member_limit=2)
     (member_id,) = _members(container, 1)
 
@@ -212,7 +213,6 @@ def _assert_charged_once(container: Container, member_id: str, code: str, order_
 
 
 def test_32_tills_naming_one_coupon_at_once_use_it_once(container: Container) -> None:
-    _postgres_only(container)
     store_id, member_id, code = _member_with_coupon(container)
     command = wallet.CheckoutCommand(member_id, store_id, Money(10_000), coupon_codes=(code,))
 
@@ -229,7 +229,6 @@ def test_32_tills_naming_one_coupon_at_once_use_it_once(container: Container) ->
 
 
 def test_32_tills_naming_one_coupon_over_http_use_it_once(container: Container, client: TestClient) -> None:
-    _postgres_only(container)
     store_id, member_id, code = _member_with_coupon(container)
     body = {"store_id": store_id, "bill_total": "100.00", "coupon_codes": [code]}
 
