@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import func, select
 
+from dinecard.demo import rewards as demo_rewards
 from dinecard.members import service as members
 from dinecard.members.models import Member
 from dinecard.menu import service as menu
@@ -113,7 +114,7 @@ def generate(container: Container, spec: DemoSpec, console: Console | None = Non
     end = spec.end or container.clock.now()
     clock = FixedClock(end - timedelta(days=spec.days))
     database = container.database
-    counts = {"members": 0, "recharges": 0, "checkouts": 0, "refunds": 0}
+    counts = {"members": 0, "recharges": 0, "checkouts": 0, "coupons used": 0, "refunds": 0}
 
     store_ids = []
     with database.write() as uow:
@@ -124,6 +125,7 @@ def generate(container: Container, spec: DemoSpec, console: Console | None = Non
         for dish_id, dish_name, price, category in MENU:
             fields = menu.DishFields(dish_name, None, category, Money(price), None, None)
             menu.create_dish(uow, dish_id, fields, clock.now())
+        demo_rewards.set_up(uow, program, clock.now())
 
     # Each member: when they join, how often they come, whether and how much they recharge.
     plans = []
@@ -183,6 +185,7 @@ def generate(container: Container, spec: DemoSpec, console: Console | None = Non
                             ),
                             now,
                         )
+                        demo_rewards.welcome(uow, program, member_ids[index], now)
                         counts["members"] += 1
                     elif kind == "recharge" and index in member_ids:
                         amounts, weights = zip(*RECHARGE_AMOUNTS, strict=True)
@@ -208,6 +211,9 @@ def generate(container: Container, spec: DemoSpec, console: Console | None = Non
                                 store,
                                 total,
                                 items,
+                                coupon_codes=tuple(
+                                    demo_rewards.coupon_for_bill(uow, member_ids[index], total, now, rng)
+                                ),
                                 use_points=use_points,
                                 pay_with_balance=view.balance_total.fen > 0,
                                 other_tender_method=rng.choice(METHODS),
@@ -215,6 +221,7 @@ def generate(container: Container, spec: DemoSpec, console: Console | None = Non
                             now,
                         )
                         counts["checkouts"] += 1
+                        counts["coupons used"] += len(result.coupons)
                         recent_checkouts.append(result.order_no)
                         if rng.random() < 0.03 and recent_checkouts:
                             order_no = rng.choice(recent_checkouts[-20:])
@@ -235,6 +242,7 @@ def generate(container: Container, spec: DemoSpec, console: Console | None = Non
     finally:
         if progress:
             progress.stop()
+    counts |= demo_rewards.spend_some_points(database, program, list(member_ids.values()), store_ids, clock.now(), rng)
     return ", ".join(f"{value} {key}" for key, value in counts.items())
 
 
