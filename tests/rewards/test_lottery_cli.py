@@ -5,53 +5,20 @@ the table with its odds and cost, and a draw replayed from its seed (exit 0), a 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import Result
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from typer.testing import CliRunner
 
-from dinecard.platform.cli import app
 from dinecard.platform.container import Container
-from dinecard.platform.settings import get_settings
-from tests.conftest import TEST_KEY
+from tests.rewards.conftest import Invoke
 from tests.rewards.test_lottery_api import NOTHING, create_lottery, draw, lottery, member_with_points, points_prize
-
-Invoke = Callable[..., Result]
 
 
 @pytest.fixture
-def invoke(container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
-    """Run the Typer app in-process against the test database; its containers are disposed afterwards."""
-    for name in [name for name in os.environ if name.startswith("DINECARD_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("DINECARD_DATABASE_URL", container.database.url)
-    monkeypatch.setenv("DINECARD_DATA_KEY", TEST_KEY)
-    monkeypatch.setenv("DINECARD_DATA_DIR", str(tmp_path / "cli-data"))
-    built: list[Container] = []
-    from_settings = Container.from_settings.__func__  # type: ignore[attr-defined]
-
-    def tracking(cls: type[Container], settings: Any) -> Container:
-        made = from_settings(cls, settings)
-        built.append(made)
-        return made
-
-    monkeypatch.setattr(Container, "from_settings", classmethod(tracking))
-    runner = CliRunner()
-
-    def run(*args: str) -> Result:
-        get_settings.cache_clear()
-        return runner.invoke(app, ["lottery", *args])
-
-    yield run
-    get_settings.cache_clear()
-    for made in built:
-        made.database.dispose()
+def invoke(dinecard: Invoke) -> Invoke:
+    """`dinecard lottery ...` in-process against the test database."""
+    return lambda *args: dinecard("lottery", *args)
 
 
 def _flat(output: str) -> str:

@@ -3,59 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import Result
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from dinecard.mall.models import Redemption, Reward
 from dinecard.members.service import RegisterMember, register_member
-from dinecard.platform.cli import app
 from dinecard.platform.container import Container
-from dinecard.platform.settings import get_settings
 from dinecard.security.models import AuditEntry
 from dinecard.shared.money import Money
 from dinecard.stores.service import create_store
 from dinecard.wallet import service as wallet
-from tests.conftest import TEST_KEY
-
-Invoke = Callable[..., Result]
+from tests.rewards.conftest import Invoke
 
 
 @pytest.fixture
-def cli(container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
-    """Runs the `dinecard` command against the test database, its clock pinned at the test clock's time."""
-    for name in [name for name in os.environ if name.startswith("DINECARD_")]:
-        monkeypatch.delenv(name)
-    built: list[Container] = []
-    from_settings = Container.from_settings.__func__  # type: ignore[attr-defined]
-
-    def tracking(cls: type[Container], settings: Any) -> Container:
-        made = from_settings(cls, settings)
-        built.append(made)
-        return made
-
-    # The command builds its own container each time; keep them to close their connection pools.
-    monkeypatch.setattr(Container, "from_settings", classmethod(tracking))
-    runner = CliRunner()
-
-    def run(*args: str) -> Result:
-        monkeypatch.setenv("DINECARD_DATABASE_URL", container.database.url)
-        monkeypatch.setenv("DINECARD_DATA_KEY", TEST_KEY)
-        monkeypatch.setenv("DINECARD_DATA_DIR", str(tmp_path / "cli-data"))
-        monkeypatch.setenv("DINECARD_NOW", container.clock.now().isoformat())
-        get_settings.cache_clear()
-        return runner.invoke(app, list(args))
-
-    yield run
-    get_settings.cache_clear()
-    for made in built:
-        made.database.dispose()
+def cli(dinecard: Invoke) -> Invoke:
+    return dinecard
 
 
 def _member_with_points(container: Container) -> tuple[str, str]:

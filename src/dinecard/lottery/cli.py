@@ -11,22 +11,15 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from dinecard.platform.container import Container
-from dinecard.platform.settings import get_settings
+from dinecard.platform.cli_support import console, container
 from dinecard.shared.errors import DomainError
 
 app = typer.Typer(help="Lotteries and draws.", no_args_is_help=True)
-console = Console()
 
 EXIT_MISMATCH = 1
 EXIT_NOT_FOUND = 2
-
-
-def _container() -> Container:
-    return Container.from_settings(get_settings())
 
 
 @app.command("show")
@@ -39,13 +32,13 @@ def show(
     from dinecard.lottery.domain import expected_cost, is_running
     from dinecard.lottery.schemas import LotteryOut
 
-    container = _container()
-    now = container.clock.now()
+    built = container()
+    now = built.clock.now()
     try:
-        with container.database.read() as session:
+        with built.database.read() as session:
             lottery = service.get_lottery(session, lottery_id)
             table = service.prize_table(session, lottery)
-            estimate = expected_cost(table, container.programs.at(now).points.redemption.points_per_yuan)
+            estimate = expected_cost(table, built.programs.at(now).points.redemption.points_per_yuan)
             running = is_running(lottery.active, lottery.starts_at, lottery.ends_at, now)
             out = LotteryOut.of(lottery, table, estimate, running)
     except DomainError as refused:
@@ -86,9 +79,9 @@ def verify(draw_no: Annotated[str, typer.Argument(help="The draw number (L...)")
     """Replay a draw from its seed; exit 0 if it gives the recorded prize, 1 if not."""
     from dinecard.lottery import service
 
-    container = _container()
+    built = container()
     try:
-        with container.database.read() as session:
+        with built.database.read() as session:
             row = service.get_draw(session, draw_no)
             outcome = service.replay_draw(row)
             matches = service.replay_matches(row, outcome)

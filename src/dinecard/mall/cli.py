@@ -13,24 +13,12 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
-from dinecard.platform.container import Container
-from dinecard.platform.settings import get_settings
+from dinecard.platform.cli_support import audit_change, console, container, refused
 from dinecard.shared.errors import DomainError
 
 app = typer.Typer(help="Points mall and buying a level with points.", no_args_is_help=True)
-console = Console()
-
-
-def _container() -> Container:
-    return Container.from_settings(get_settings())
-
-
-def _refused(exc: DomainError) -> typer.Exit:
-    console.print(f"[red]{exc.kind.message_en}[/red] ({exc.code}) {exc.detail or ''}")
-    return typer.Exit(2)
 
 
 @app.command("list")
@@ -39,7 +27,7 @@ def list_rewards() -> None:
     from dinecard.mall import service
 
     table = Table("id", "name", "kind", "points", "stock", "redeemed", "levels", "active")
-    with _container().database.read() as session:
+    with container().database.read() as session:
         for row in service.list_rewards(session):
             table.add_row(
                 row.id,
@@ -59,8 +47,6 @@ def add_reward(file: Annotated[Path, typer.Argument(help="A reward as JSON (the 
     """Add a reward from a JSON file; prints its id."""
     from dinecard.mall import service
     from dinecard.mall.schemas import RewardCreate, RewardOut
-    from dinecard.platform.cli import CLI_ACTOR  # here: dinecard.platform.cli imports this module as it loads
-    from dinecard.security import audit
 
     try:
         document: Any = json.loads(file.read_text(encoding="utf-8"))
@@ -70,23 +56,14 @@ def add_reward(file: Annotated[Path, typer.Argument(help="A reward as JSON (the 
         for line in _validation_lines(exc):
             console.print(f"  {line}")
         raise typer.Exit(2) from None
-    container = _container()
-    now = container.clock.now()
+    built = container()
+    now = built.clock.now()
     try:
-        with container.database.write() as uow:
-            row = service.create_reward(uow, container.programs.at(now), body.fields(), now)
-            audit.record(
-                uow,
-                actor=None,
-                actor_name=CLI_ACTOR,
-                action="cli mall add",
-                target_kind="reward",
-                target_id=row.id,
-                after=RewardOut.of(row).model_dump(mode="json"),
-                now=now,
-            )
+        with built.database.write() as uow:
+            row = service.create_reward(uow, built.programs.at(now), body.fields(), now)
+            audit_change(uow, "mall add", "reward", row.id, RewardOut.of(row).model_dump(mode="json"), now)
     except DomainError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     console.print(f"Reward {body.name} added")
     sys.stdout.write(body.id + "\n")
 
@@ -106,30 +83,18 @@ def redeem(
     """Redeem a member's points for a reward; prints the order number."""
     from dinecard.mall import service
     from dinecard.mall.schemas import RedeemOut
-    from dinecard.platform.cli import CLI_ACTOR
-    from dinecard.security import audit
 
-    container = _container()
-    now = container.clock.now()
+    built = container()
+    now = built.clock.now()
     command = service.RedeemCommand(member_id=member, reward_id=reward, store_id=store)
     try:
-        with container.database.write() as uow:
-            result = service.redeem(uow, container.programs.at(now), command, now)
+        with built.database.write() as uow:
+            result = service.redeem(uow, built.programs.at(now), command, now)
             answer = RedeemOut.of_result(result)
-            audit.record(
-                uow,
-                actor=None,
-                actor_name=CLI_ACTOR,
-                action="cli mall redeem",
-                target_kind="member",
-                target_id=member,
-                order_no=answer.order_no,
-                store_id=store,
-                after=answer.model_dump(mode="json"),
-                now=now,
-            )
+            after = answer.model_dump(mode="json")
+            audit_change(uow, "mall redeem", "member", member, after, now, order_no=answer.order_no, store_id=store)
     except DomainError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     coupon = f", coupon {answer.coupon_code}" if answer.coupon_code else ""
     left = answer.points.usable
     console.print(f"Redeemed {answer.reward.name} for {answer.points_spent} points{coupon}; {left} left")

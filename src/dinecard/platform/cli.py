@@ -13,7 +13,6 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
@@ -21,6 +20,8 @@ from dinecard.coupons import cli as coupons_cli
 from dinecard.lottery import cli as lottery_cli
 from dinecard.mall import cli as mall_cli
 from dinecard.menu import cli as menu_cli
+from dinecard.platform.cli_support import CLI_ACTOR, console
+from dinecard.platform.cli_support import container as cli_container
 from dinecard.platform.container import Container
 from dinecard.platform.logging import configure_logging
 from dinecard.platform.settings import Settings, get_settings
@@ -52,15 +53,7 @@ app.add_typer(lottery_cli.app, name="lottery")
 app.add_typer(coupons_cli.app, name="coupons")
 app.add_typer(menu_cli.app, name="menu")
 
-console = Console()
-
-# Who the audit log names for changes made here: the operator at the shell, not an API caller.
-CLI_ACTOR = "cli"
 AUDIT_SEAL_BATCHES_MAX = 10_000
-
-
-def _container() -> Container:
-    return Container.from_settings(get_settings())
 
 
 @db_app.command("upgrade")
@@ -91,7 +84,7 @@ def store_create(
     from dinecard.security import audit
     from dinecard.stores.service import create_store
 
-    container = _container()
+    container = cli_container()
     now = container.clock.now()
     with container.database.write() as uow:
         store = create_store(uow, code, name, now)
@@ -116,7 +109,7 @@ def store_list() -> None:
     """List stores."""
     from dinecard.stores.service import list_stores
 
-    container = _container()
+    container = cli_container()
     table = Table("id", "code", "name")
     with container.database.read() as session:
         for store in list_stores(session):
@@ -134,7 +127,7 @@ def apikey_create(
     from dinecard.security import audit
     from dinecard.security.service import create_api_key
 
-    container = _container()
+    container = cli_container()
     now = container.clock.now()
     with container.database.write() as uow:
         key_id, token = create_api_key(uow, name, role, store, now)
@@ -164,7 +157,7 @@ def demo_load(
     """Load a demo chain: stores, members and a few months of history through the real services."""
     from dinecard.demo.generator import DemoSpec, generate
 
-    container = _container()
+    container = cli_container()
     summary = generate(container, DemoSpec(members=members, stores=stores, days=days, seed=seed), console=console)
     console.print(f"[green]Demo chain loaded[/green]: {summary}")
 
@@ -172,7 +165,7 @@ def demo_load(
 @program_app.command("show")
 def program_show() -> None:
     """Print the programme in force now as JSON (a file `program apply` accepts)."""
-    container = _container()
+    container = cli_container()
     program = container.program
     document = {"version": program.version, "program": program.model_dump(mode="json", exclude={"version"})}
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
@@ -196,7 +189,7 @@ def _save_program(program_document: dict[str, object], note: str, effective_at: 
     if effective_at is not None and effective_at.tzinfo is None:
         console.print("[red]--effective-at needs a time zone offset[/red], e.g. 2026-12-01T00:00:00+08:00")
         raise typer.Exit(2)
-    container = _container()
+    container = cli_container()
     now = container.clock.now()
     before = {"version": container.program.version}
     try:
@@ -267,7 +260,7 @@ def program_versions() -> None:
     from dinecard.program.service import list_versions
 
     table = Table("version", "name", "effective at", "created at", "by", "note")
-    for info in list_versions(_container().database):
+    for info in list_versions(cli_container().database):
         table.add_row(
             str(info.version),
             info.name,
@@ -296,7 +289,7 @@ def keys_rotate() -> None:
         old = load_or_create_keys(None, key_file)
         key_file.write_text(new_key_text() + "\n" + key_file.read_text())
         console.print(f"New key added to {key_file} ({len(old)} older key(s) kept until every row has moved)")
-    container = _container()
+    container = cli_container()
     moved = rotate(container.database, container.cipher)
     left = stale_count(container.database, container.cipher)
     with container.database.write() as uow:
@@ -339,7 +332,7 @@ def staff_create(
     """Create a staff account (the password is asked for, never echoed)."""
     from dinecard.security.staff import create_staff
 
-    container = _container()
+    container = cli_container()
     try:
         with container.database.write() as uow:
             staff_id = create_staff(
@@ -455,7 +448,7 @@ def jobs_run(
     """Run the daily jobs due for a business date and show what each did; exit 1 if one failed."""
     from dinecard.platform.jobs import RunStatus, run_due
 
-    container = _container()
+    container = cli_container()
     try:
         with Progress(console=console, transient=True) as bar:
             outcomes = run_due(
@@ -486,7 +479,7 @@ def jobs_list() -> None:
 
     from dinecard.platform.jobs import JobRun, registered_jobs
 
-    container = _container()
+    container = cli_container()
     with container.database.read() as session:
         rows = session.execute(
             select(JobRun.job, func.max(JobRun.business_date))
@@ -513,7 +506,7 @@ def worker(
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
-    container = _container()
+    container = cli_container()
     stop = threading.Event()
 
     def request_stop(signal_number: int, _frame: FrameType | None) -> None:
@@ -535,7 +528,7 @@ def reconcile() -> None:
     """Check every ledger invariant; exit 1 with a report when one fails."""
     from dinecard.ledger.reconcile import run_reconciliation
 
-    container = _container()
+    container = cli_container()
     with container.database.read() as session:
         report = run_reconciliation(session, container.clock.now())
     for check in report.checks:
@@ -557,7 +550,7 @@ def audit_seal(
     """Seal every committed audit entry onto the hash chain now (the worker does it every few seconds)."""
     from dinecard.security import audit
 
-    container = _container()
+    container = cli_container()
     sealed = late = 0
     try:
         for _ in range(AUDIT_SEAL_BATCHES_MAX):
@@ -577,7 +570,7 @@ def audit_verify() -> None:
     """Recompute the audit hash chain; exit 1 naming the first altered or deleted entry when it is broken."""
     from dinecard.security import audit
 
-    container = _container()
+    container = cli_container()
     try:
         report = audit.verify(container.database)
     finally:
@@ -604,7 +597,7 @@ def audit_show(
     """List audit entries, newest first."""
     from dinecard.security import audit
 
-    container = _container()
+    container = cli_container()
     try:
         with container.database.read() as session:
             lines = audit.list_entries(session, target_id=member, limit=limit)

@@ -30,9 +30,15 @@ def refused(exc: DomainError) -> typer.Exit:
 
 
 def audit_change(
-    uow: UnitOfWork, action: str, target_kind: str, target_id: str | None, after: dict[str, Any], now: datetime
+    uow: UnitOfWork,
+    action: str,
+    target_kind: str,
+    target_id: str | None,
+    after: dict[str, Any],
+    now: datetime,
+    **where: str | None,
 ) -> None:
-    """Audit a change made at the shell, in the same transaction as the change."""
+    """Audit a change made at the shell, in the same transaction as the change (`where`: order_no, store_id)."""
     from dinecard.security import audit
 
     audit.record(
@@ -44,4 +50,5 @@ def audit_change(
         target_id=target_id,
         after=after,
         now=now,
+        **where,
     )
