@@ -83,7 +83,7 @@ def given(client: TestClient, member_id: str) -> list[tuple[str, str, str | None
 def rewards(client: TestClient, member_id: str) -> list[dict[str, Any]]:
     response = client.get(f"{API}/members/{member_id}/rewards-history", params={"limit": 200})
     assert response.status_code == 200, response.text
-    events: list[dict[str, Any]] = response.json()["events"]
+    events: list[dict[str, Any]] = response.json()["items"]
     return events
 
 

@@ -160,7 +160,7 @@ def assert_reconciles(container: Container) -> None:
 def events(client: TestClient, member_id: str) -> list[dict[str, Any]]:
     response = client.get(f"{API}/members/{member_id}/rewards-history")
     assert response.status_code == 200, response.text
-    return list(response.json()["events"])
+    return list(response.json()["items"])
 
 
 @pytest.fixture

@@ -154,11 +154,11 @@ def test_hq_creates_a_lottery_and_sees_its_odds_and_expected_cost(client: TestCl
     assert created["cost_points"] == 100 and created["daily_limit"] == 3 and created["running"] is True
     by_code = {prize["code"]: prize for prize in created["prizes"]}
     assert {code: prize["probability"] for code, prize in by_code.items()} == {
-        "C5": 0.3,
-        "D": 0.05,
-        "F": 0.01,
-        "P": 0.14,
-        "N": 0.5,
+        "C5": "0.300000",
+        "D": "0.050000",
+        "F": "0.010000",
+        "P": "0.140000",
+        "N": "0.500000",
     }
     assert by_code["C5"]["coupon_value"] == "5.00" and by_code["D"]["coupon_value"] == "38.00"
     assert by_code["F"]["coupon_value"] is None
@@ -166,10 +166,10 @@ def test_hq_creates_a_lottery_and_sees_its_odds_and_expected_cost(client: TestCl
     assert created["expected_cost"] == {
         "cost_points": 100,
         "points_per_yuan": 100,
-        "points_back": 28.0,
+        "points_back": "28.00",
         "coupon_value": "3.40",
-        "value_points": 368.0,
-        "margin_points": -268.0,
+        "value_points": "368.00",
+        "margin_points": "-268.00",
         "unvalued_prizes": ["F"],
     }
     # and the same is read back, alone and in the list
@@ -180,17 +180,17 @@ def test_hq_creates_a_lottery_and_sees_its_odds_and_expected_cost(client: TestCl
 
 def test_a_table_that_cannot_work_is_refused(client: TestClient, container: Container) -> None:
     body = assert_problem(post_lottery(client, [{**NOTHING, "kind": "coupon"}]), 422, "validation_failed")
-    assert body["errors"][0]["loc"] == ["prizes", 0, "coupon_template_code"]
+    assert body["errors"][0]["loc"] == ["body", "prizes", 0, "coupon_template_code"]
     body = assert_problem(post_lottery(client, [points_prize(0)]), 422, "validation_failed")
-    assert body["errors"][0]["loc"] == ["prizes", 0, "points"]
+    assert body["errors"][0]["loc"] == ["body", "prizes", 0, "points"]
     body = assert_problem(post_lottery(client, [NOTHING, {**NOTHING, "name": "again"}]), 422, "validation_failed")
-    assert body["errors"][0]["loc"] == ["prizes", 1, "code"]
+    assert body["errors"][0]["loc"] == ["body", "prizes", 1, "code"]
     assert_problem(post_lottery(client, []), 422, "validation_failed")
     assert_problem(post_lottery(client, [{**NOTHING, "weight": 0}]), 422, "validation_failed")
     assert_problem(post_lottery(client, [NOTHING], cost_points=0), 422, "validation_failed")
     window = {"starts_at": "2026-03-10T00:00:00+08:00", "ends_at": "2026-03-01T00:00:00+08:00"}
     body = assert_problem(post_lottery(client, [NOTHING], **window), 422, "validation_failed")
-    assert body["errors"][0]["loc"] == ["ends_at"]
+    assert body["errors"][0]["loc"] == ["body", "ends_at"]
     coupon = {**NOTHING, "kind": "coupon", "coupon_template_code": "NOPE"}
     assert_problem(post_lottery(client, [coupon]), 404, "coupon_template_not_found")
     create_lottery(client, [NOTHING])
@@ -211,7 +211,7 @@ def test_replacing_the_table_keeps_what_was_given(
 
     # when HQ tries a stock below what was given, it is refused
     put = client.put(f"{API}/lotteries/L1/prizes", json={"prizes": [points_prize(50, stock=1)]})
-    assert assert_problem(put, 422, "validation_failed")["errors"][0]["loc"] == ["prizes", 0, "stock"]
+    assert assert_problem(put, 422, "validation_failed")["errors"][0]["loc"] == ["body", "prizes", 0, "stock"]
 
     # when HQ replaces the table: P stays (stock 3), N goes, X comes
     new_table = [points_prize(80, stock=3, weight=2), {**NOTHING, "code": "X", "name": "再接再厉"}]
@@ -222,8 +222,8 @@ def test_replacing_the_table_keeps_what_was_given(
     prizes = {prize["code"]: prize for prize in put.json()["prizes"]}
     assert set(prizes) == {"P", "X"}
     assert (prizes["P"]["given"], prizes["P"]["left"], prizes["P"]["points"]) == (2, 1, 80)
-    assert prizes["X"]["given"] == 0 and prizes["P"]["probability"] == pytest.approx(2 / 3, abs=1e-6)
-    assert put.json()["expected_cost"]["points_back"] == pytest.approx(53.33)
+    assert prizes["X"]["given"] == 0 and prizes["P"]["probability"] == "0.666667"
+    assert put.json()["expected_cost"]["points_back"] == "53.33"
     # and an earlier draw still replays from its own record of the table
     assert audit(client, first["draw_no"])["replay_matches"] is True
     assert_problem(client.put(f"{API}/lotteries/NOPE/prizes", json={"prizes": [NOTHING]}), 404, "lottery_not_found")
@@ -237,7 +237,7 @@ def test_hq_changes_names_cost_limit_window_and_active(client: TestClient) -> No
     assert changed.status_code == 200, changed.text
     body = changed.json()
     assert (body["name"], body["cost_points"], body["daily_limit"], body["active"]) == ("新春抽奖", 150, None, False)
-    assert body["running"] is False and body["expected_cost"]["margin_points"] == 150.0
+    assert body["running"] is False and body["expected_cost"]["margin_points"] == "150.00"
     assert body["name_en"] is None  # not sent: unchanged
     assert_problem(client.patch(f"{API}/lotteries/L1", json={"cost_points": 0}), 422, "validation_failed")
     window = {"starts_at": "2026-03-10T00:00:00+08:00", "ends_at": "2026-03-01T00:00:00+08:00"}
@@ -285,7 +285,7 @@ def test_a_draw_spends_100_points_and_a_points_prize_lands_as_points(
     lines = [(e["type"], e["points"], e["order_no"]) for e in points_history(client, member_id)["items"][:2]]
     assert sorted(lines) == [("lottery_draw", -100, result["draw_no"]), ("lottery_prize", 50, result["draw_no"])]
     # and the rewards timeline has the draw
-    events = client.get(f"{API}/members/{member_id}/rewards-history").json()["events"]
+    events = client.get(f"{API}/members/{member_id}/rewards-history").json()["items"]
     assert events[0]["kind"] == "lottery_draw" and events[0]["ref"] == result["draw_no"]
     assert events[0]["detail"]["prize_code"] == "P" and events[0]["detail"]["points_won"] == 50
     assert prizes_given(client) == {"P": 1}
@@ -332,9 +332,9 @@ def test_stock_never_goes_below_zero(
     assert [r["prize"]["code"] for r in results] == ["P", "P", "N", "N", "N"]
     table = lottery(client)
     prizes = {prize["code"]: prize for prize in table["prizes"]}
-    assert (prizes["P"]["given"], prizes["P"]["left"], prizes["P"]["probability"]) == (2, 0, 0.0)
-    assert (prizes["N"]["given"], prizes["N"]["probability"]) == (3, 1.0)
-    assert table["expected_cost"]["points_back"] == 0.0
+    assert (prizes["P"]["given"], prizes["P"]["left"], prizes["P"]["probability"]) == (2, 0, "0.000000")
+    assert (prizes["N"]["given"], prizes["N"]["probability"]) == (3, "1.000000")
+    assert table["expected_cost"]["points_back"] == "0.00"
     # the candidates of each draw were the prizes with stock left when it ran
     assert [c["code"] for c in audit(client, results[2]["draw_no"])["candidates"]] == ["N"]
 
@@ -439,10 +439,14 @@ def test_the_daily_limit_counts_draws_per_business_day(
 
     # when a third draw comes the same day, even at 23:59, it is refused and nothing changes
     before = snapshot(client, member_id)
-    body = assert_problem(post_draw(client, member_id, store_id), 429, "lottery_daily_limit")
+    refused = post_draw(client, member_id, store_id)
+    body = assert_problem(refused, 429, "lottery_daily_limit")
     assert body["limit"] == 2 and body["business_date"] == "2026-03-02"
+    assert refused.headers["Retry-After"] == str(12 * 3600)  # 12:00 in Shanghai: back at midnight
     clock.advance(timedelta(hours=11, minutes=59))
-    assert_problem(post_draw(client, member_id, store_id), 429, "lottery_daily_limit")
+    late = post_draw(client, member_id, store_id)
+    assert_problem(late, 429, "lottery_daily_limit")
+    assert late.headers["Retry-After"] == "60"
     assert snapshot(client, member_id) == before
 
     # then at midnight in Shanghai (16:00 UTC) it is the next business day and the member draws again

@@ -32,7 +32,7 @@ def test_show_prints_the_table_its_odds_and_cost(client: TestClient, invoke: Inv
     assert shown.exit_code == 0, shown.output
     flat = _flat(shown.output)
     assert "25.00%" in flat and "75.00%" in flat and "200 points" in flat
-    assert "50.0 points back" in flat and "margin 50.0 of 100 points" in flat
+    assert "50.00 points back" in flat and "margin 50.00 of 100 points" in flat
 
     as_json = invoke("show", "L1", "--json")
     assert as_json.exit_code == 0, as_json.output

@@ -98,7 +98,7 @@ def test_the_history_lists_every_reward_event_newest_first(
     body = history(client, member_id)
 
     assert body["next_before"] is None
-    events = body["events"]
+    events = body["items"]
     ids = [e["id"] for e in events]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
     shown = [(e["kind"], e["ref"], e["occurred_at"]) for e in events]
@@ -133,7 +133,7 @@ def test_timestamps_inside_event_details_are_utc_like_every_answer(client: TestC
     member_id = register(client)["id"]
     [cash] = post(client, f"/members/{member_id}/coupons", {"template_code": "CASH10"})
 
-    [event] = history(client, member_id)["events"]
+    [event] = history(client, member_id)["items"]
 
     assert event["detail"]["valid_until"] == cash["valid_until"] == "2026-03-31T16:00:00Z"
 
@@ -142,7 +142,7 @@ def test_the_history_pages_with_the_cursor(
     client: TestClient, clock: FixedClock, store_id: str, rewards_setup: None
 ) -> None:
     member_id, _refs = a_member_with_history(client, clock, store_id)
-    everything = history(client, member_id)["events"]
+    everything = history(client, member_id)["items"]
     assert len(everything) == 7
 
     pages: list[list[dict[str, Any]]] = []
@@ -150,11 +150,11 @@ def test_the_history_pages_with_the_cursor(
     while True:
         params: dict[str, Any] = {"limit": 3} if cursor is None else {"limit": 3, "before": cursor}
         page = history(client, member_id, **params)
-        pages.append(page["events"])
+        pages.append(page["items"])
         cursor = page["next_before"]
         if cursor is None:
             break
-        assert cursor == page["events"][-1]["id"]
+        assert cursor == page["items"][-1]["id"]
 
     assert [len(page) for page in pages] == [3, 3, 1]
     assert [e for page in pages for e in page] == everything
@@ -162,7 +162,7 @@ def test_the_history_pages_with_the_cursor(
     assert history(client, member_id, limit=7)["next_before"] is None
     assert history(client, member_id, limit=6)["next_before"] == everything[5]["id"]
     # before the oldest event: nothing
-    assert history(client, member_id, before=everything[-1]["id"]) == {"events": [], "next_before": None}
+    assert history(client, member_id, before=everything[-1]["id"]) == {"items": [], "next_before": None}
 
 
 def test_a_member_without_rewards_has_an_empty_history_and_sees_no_one_elses(
@@ -171,7 +171,7 @@ def test_a_member_without_rewards_has_an_empty_history_and_sees_no_one_elses(
     a_member_with_history(client, clock, store_id)
     quiet_id = register(client, "13900000009")["id"]
 
-    assert history(client, quiet_id) == {"events": [], "next_before": None}
+    assert history(client, quiet_id) == {"items": [], "next_before": None}
 
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 201}, {"before": 0}, {"limit": "many"}])
@@ -211,7 +211,7 @@ def test_a_coupon_used_at_checkout_and_restored_by_the_refund_shows_in_the_histo
     )
 
     assert order["coupon_discount"] == "10.00"
-    newest = history(client, member_id)["events"][0]
+    newest = history(client, member_id)["items"][0]
     assert (newest["kind"], newest["ref"]) == ("coupon_used", cash["code"])
     assert newest["detail"] == {"order_no": order["order_no"], "amount": "10.00"}
     assert newest["occurred_at"] == "2026-03-02T04:01:00Z"
@@ -219,7 +219,7 @@ def test_a_coupon_used_at_checkout_and_restored_by_the_refund_shows_in_the_histo
     # when the whole bill is refunded the coupon comes back, and the history says so
     clock.advance(MINUTE)
     refund(client, order["order_no"])
-    events = history(client, member_id)["events"]
+    events = history(client, member_id)["items"]
     assert [(e["kind"], e["ref"], e["occurred_at"]) for e in events] == [
         ("coupon_restored", cash["code"], "2026-03-02T04:02:00Z"),
         ("coupon_used", cash["code"], "2026-03-02T04:01:00Z"),

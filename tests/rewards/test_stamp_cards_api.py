@@ -197,7 +197,7 @@ def test_a_stamp_card_rewards_only_a_dish_voucher(client: TestClient, menu: None
     problem = assert_problem(
         client.post(CARDS, json=card_body(reward_template_code="CASH10")), 422, "validation_failed"
     )
-    assert problem["errors"][0]["loc"] == ["reward_template_code"]
+    assert problem["errors"][0]["loc"] == ["body", "reward_template_code"]
     unknown = assert_problem(
         client.post(CARDS, json=card_body(reward_template_code="NOPE")), 404, "coupon_template_not_found"
     )

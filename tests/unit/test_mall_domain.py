@@ -24,6 +24,7 @@ from dinecard.mall.domain import (
 )
 from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
+from dinecard.shared.times import iso_utc
 from tests.unit.programs import with_levels
 
 NOW = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
@@ -57,7 +58,7 @@ def test_the_window_starts_at_its_first_instant() -> None:
     ensure_available(terms, "normal", NOW)
     refused = _refusal(ensure_available, terms, "normal", NOW - SECOND)
     assert refused.kind is errors.REWARD_UNAVAILABLE
-    assert refused.detail == {"reason": "not_started", "starts_at": NOW.isoformat()}
+    assert refused.detail == {"reason": "not_started", "starts_at": iso_utc(NOW)}
 
 
 def test_the_window_ends_before_its_end_instant() -> None:
@@ -66,7 +67,7 @@ def test_the_window_ends_before_its_end_instant() -> None:
     ensure_available(terms, "normal", NOW - SECOND)
     refused = _refusal(ensure_available, terms, "normal", NOW)
     assert refused.kind is errors.REWARD_UNAVAILABLE
-    assert refused.detail == {"reason": "ended", "ends_at": NOW.isoformat()}
+    assert refused.detail == {"reason": "ended", "ends_at": iso_utc(NOW)}
 
 
 def test_a_reward_for_some_levels_refuses_the_others() -> None:
@@ -124,7 +125,7 @@ def test_cancel_at_the_deadline_is_allowed_and_one_second_later_refused() -> Non
     ensure_cancellable(RedemptionStatus.REDEEMED, cancel_deadline(NOW, 24), False, deadline)
     refused = _refusal(ensure_cancellable, RedemptionStatus.REDEEMED, deadline, False, deadline + SECOND)
     assert refused.kind is errors.REDEMPTION_NOT_CANCELLABLE
-    assert refused.detail == {"reason": "window_passed", "cancellable_until": deadline.isoformat()}
+    assert refused.detail == {"reason": "window_passed", "cancellable_until": iso_utc(deadline)}
 
 
 def test_a_zero_window_is_never_cancellable() -> None:

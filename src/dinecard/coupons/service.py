@@ -37,7 +37,7 @@ from dinecard.rewards import history
 from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
 from dinecard.shared.times import iso_utc
-from dinecard.stores.models import Store
+from dinecard.stores.service import unknown_stores
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +81,12 @@ def create_template(
     if uow.session.get(CouponTemplate, code) is not None:
         raise DomainError(errors.COUPON_TEMPLATE_TAKEN, {"template_code": code})
     unknown_levels = sorted(set(rules.levels or ()) - {level.code for level in program.levels}) if program else []
-    known_stores = set(uow.session.execute(select(Store.id).where(Store.id.in_(rules.stores or ()))).scalars())
-    unknown_stores = sorted(set(rules.stores or ()) - known_stores)
-    if unknown_levels or unknown_stores:
-        problems = [{"loc": ["levels"], "msg": f"unknown level {code}"} for code in unknown_levels]
-        problems += [{"loc": ["stores"], "msg": f"unknown store {store}"} for store in unknown_stores]
-        raise DomainError(errors.VALIDATION_FAILED, {"errors": problems})
+    strangers = unknown_stores(uow.session, rules.stores)
+    if unknown_levels or strangers:
+        raise errors.invalid(
+            *[("levels", f"unknown level {level}") for level in unknown_levels],
+            *[("stores", f"unknown store {store}") for store in strangers],
+        )
     if rules.dish_ids:
         missing = sorted(set(rules.dish_ids) - set(dishes_by_id(uow.session, rules.dish_ids)))
         if missing:
@@ -114,9 +114,7 @@ def update_template(uow: UnitOfWork, code: str, fields: TemplateFields, now: dat
     if row is None:
         raise DomainError(errors.COUPON_TEMPLATE_NOT_FOUND, {"template_code": code})
     if fields.stock is not None and fields.stock < row.issued_count:
-        raise DomainError(
-            errors.VALIDATION_FAILED, {"errors": [{"loc": ["stock"], "msg": f"{row.issued_count} are already issued"}]}
-        )
+        raise errors.invalid(("stock", f"{row.issued_count} are already issued"))
     row.name, row.name_en, row.stock, row.active, row.updated_at = (
         fields.name,
         fields.name_en,
@@ -357,7 +355,7 @@ def load_for_bill(session: Session, typed_codes: list[str], context: UseContext)
         coupon = as_issued(row, templates[row.template_code])
         why = refusal(coupon, context)
         if why is not None:
-            raise refuse(why, code, valid_until=iso_utc(row.valid_until))
+            raise refuse(why, code, valid_from=iso_utc(row.valid_from), valid_until=iso_utc(row.valid_until))
         coupons.append(coupon)
     return coupons
 

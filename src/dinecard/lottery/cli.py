@@ -8,6 +8,7 @@ recomputes a draw from its stored seed, candidates and exhausted prizes (exit 0:
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -59,7 +60,7 @@ def show(
             prize.name,
             prize.kind.value,
             str(prize.weight),
-            f"{prize.probability:.2%}",
+            f"{Decimal(prize.probability) * 100:.2f}%",
             "unlimited" if prize.left is None else str(prize.left),
             gives,
         )

@@ -20,7 +20,6 @@ from fractions import Fraction
 from typing import Any
 
 from dinecard.shared import errors
-from dinecard.shared.errors import DomainError
 from dinecard.shared.money import Money
 
 ALGORITHM = "sha256-counter-v1"  # stored with nothing else: a new algorithm would need its own name
@@ -121,7 +120,7 @@ def _kind_problems(prize: PrizeSpec) -> list[dict[str, Any]]:
 def validate_table(table: PrizeTable) -> None:
     problems = table_problems(table)
     if problems:
-        raise DomainError(errors.VALIDATION_FAILED, {"errors": problems})
+        raise errors.invalid(*[(problem["loc"], problem["message"]) for problem in problems])
 
 
 # ---------------------------------------------------------------- the draw

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
@@ -16,8 +16,12 @@ from dinecard.shared.money import Money
 CODE = r"^[A-Za-z0-9_-]+$"
 
 
-def _rounded(value: Fraction, places: int) -> float:
-    return round(float(value), places)
+def _decimal(value: Fraction, places: int) -> str:
+    """An exact fraction as a decimal string (half up), the API's way with non-integer numbers."""
+    scaled = value * 10**places
+    whole = int(scaled + Fraction(1, 2)) if scaled >= 0 else -int(-scaled + Fraction(1, 2))
+    sign, digits = ("-" if whole < 0 else ""), str(abs(whole)).rjust(places + 1, "0")
+    return f"{sign}{digits[:-places]}.{digits[-places:]}"
 
 
 def _yuan(value: Fraction) -> str:
@@ -111,7 +115,7 @@ class PrizeOut(BaseModel):
     coupon_template_code: str | None
     coupon_value: str | None = Field(description="Yuan a coupon prize is worth at most, where known")
     points: int
-    probability: float = Field(description="Chance of this prize on the next draw, at the current stock")
+    probability: str = Field(description="Chance of this prize on the next draw, at the current stock (6 decimals)")
 
 
 class ExpectedCostOut(BaseModel):
@@ -119,10 +123,10 @@ class ExpectedCostOut(BaseModel):
 
     cost_points: int
     points_per_yuan: int = Field(description="The programme's redemption rate, converting coupon value to points")
-    points_back: float = Field(description="Points given back as prizes")
+    points_back: str = Field(description="Points given back as prizes (2 decimals)")
     coupon_value: str = Field(description="Yuan of coupons given (coupons of unknown value left out)")
-    value_points: float = Field(description="Everything given, in points")
-    margin_points: float = Field(description="cost_points - value_points; negative: it gives more than it takes")
+    value_points: str = Field(description="Everything given, in points (2 decimals)")
+    margin_points: str = Field(description="cost_points - value_points; negative: it gives more than it takes")
     unvalued_prizes: list[str] = Field(description="Coupon prizes of unknown value, not counted above")
 
 
@@ -149,8 +153,9 @@ class LotteryOut(BaseModel):
             name_en=lottery.name_en,
             cost_points=lottery.cost_points,
             daily_limit=lottery.daily_limit,
-            starts_at=lottery.starts_at,
-            ends_at=lottery.ends_at,
+            # A row just written still holds the times as sent; answers are in UTC.
+            starts_at=lottery.starts_at.astimezone(UTC) if lottery.starts_at else None,
+            ends_at=lottery.ends_at.astimezone(UTC) if lottery.ends_at else None,
             active=lottery.active,
             running=running,
             created_at=lottery.created_at,
@@ -167,17 +172,17 @@ class LotteryOut(BaseModel):
                     coupon_template_code=prize.coupon_template_code,
                     coupon_value=prize.coupon_value.yuan() if prize.coupon_value is not None else None,
                     points=prize.points,
-                    probability=_rounded(estimate.probabilities[prize.code], 6),
+                    probability=_decimal(estimate.probabilities[prize.code], 6),
                 )
                 for prize in table.prizes
             ],
             expected_cost=ExpectedCostOut(
                 cost_points=estimate.cost_points,
                 points_per_yuan=estimate.points_per_yuan,
-                points_back=_rounded(estimate.points_back, 2),
+                points_back=_decimal(estimate.points_back, 2),
                 coupon_value=_yuan(estimate.coupon_value_yuan),
-                value_points=_rounded(estimate.value_points, 2),
-                margin_points=_rounded(estimate.margin_points, 2),
+                value_points=_decimal(estimate.value_points, 2),
+                margin_points=_decimal(estimate.margin_points, 2),
                 unvalued_prizes=list(estimate.unvalued),
             ),
         )

@@ -180,7 +180,7 @@ def _validate(session: Session, fields: LotteryFields, prizes: list[PrizeSpec]) 
     if fields.daily_limit is not None and fields.daily_limit < 1:
         problems.append({"loc": ["daily_limit"], "type": "value_error", "message": "at least 1 draw a day"})
     if problems:
-        raise DomainError(errors.VALIDATION_FAILED, {"errors": problems})
+        raise errors.invalid(*[(problem["loc"], problem["message"]) for problem in problems])
     templates = {prize.coupon_template_code for prize in prizes if prize.coupon_template_code}
     missing = coupons.missing_templates(session, templates)
     if missing:
@@ -262,7 +262,7 @@ def draw(uow: UnitOfWork, program: Program, command: DrawCommand, now: datetime)
     accounts = ledger.load_member_accounts(session, member.id)
     usable = usable_points(accounts.lots, accounts.debt, now)
     if usable < lottery.cost_points:
-        raise DomainError(errors.INSUFFICIENT_POINTS, {"usable": usable, "needed": lottery.cost_points})
+        raise DomainError(errors.INSUFFICIENT_POINTS, {"usable": max(usable, 0), "needed": lottery.cost_points})
 
     rows = {row.code: row for row in prize_rows(session, lottery.id) if _spec(row).available}
     if not rows:
@@ -355,7 +355,13 @@ def _check_daily_limit(session: Session, program: Program, lottery: Lottery, mem
     if drawn >= lottery.daily_limit:
         raise DomainError(
             errors.LOTTERY_DAILY_LIMIT,
-            {"lottery_id": lottery.id, "limit": lottery.daily_limit, "business_date": day.isoformat()},
+            {
+                "lottery_id": lottery.id,
+                "limit": lottery.daily_limit,
+                "business_date": day.isoformat(),
+                # A 429 says when to come back: the next business day.
+                "retry_after": max(1, int((end_of_day(day, tz) - now).total_seconds())),
+            },
         )
 
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 from dinecard.program.domain import LevelRule, Program
 from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
+from dinecard.shared.times import iso_utc
 
 
 class RewardKind(StrEnum):
@@ -87,9 +88,9 @@ def ensure_available(terms: RewardTerms, level_code: str, now: datetime) -> None
         return
     detail: dict[str, object] = {"reason": reason}
     if reason == "not_started" and terms.starts_at is not None:
-        detail["starts_at"] = terms.starts_at.isoformat()
+        detail["starts_at"] = iso_utc(terms.starts_at)
     elif reason == "ended" and terms.ends_at is not None:
-        detail["ends_at"] = terms.ends_at.isoformat()
+        detail["ends_at"] = iso_utc(terms.ends_at)
     elif reason == "level_not_allowed" and terms.levels is not None:
         detail["levels"] = sorted(terms.levels)
     raise DomainError(errors.REWARD_UNAVAILABLE, detail)
@@ -130,7 +131,7 @@ def ensure_cancellable(status: RedemptionStatus, deadline: datetime | None, coup
         raise DomainError(errors.REDEMPTION_NOT_CANCELLABLE, {"reason": "not_cancellable"})
     if now > deadline:
         raise DomainError(
-            errors.REDEMPTION_NOT_CANCELLABLE, {"reason": "window_passed", "cancellable_until": deadline.isoformat()}
+            errors.REDEMPTION_NOT_CANCELLABLE, {"reason": "window_passed", "cancellable_until": iso_utc(deadline)}
         )
     if coupon_used:
         raise DomainError(errors.REDEMPTION_NOT_CANCELLABLE, {"reason": "coupon_used"})

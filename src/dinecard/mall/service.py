@@ -57,13 +57,6 @@ CHANGEABLE = frozenset(
 )
 
 
-def _invalid(field: str, message: str) -> DomainError:
-    """The same shape as a request validation error, for rules that need the database to judge."""
-    return DomainError(
-        errors.VALIDATION_FAILED, {"errors": [{"loc": ["body", field], "type": "value_error", "message": message}]}
-    )
-
-
 # ---------------------------------------------------------------- the catalogue
 
 
@@ -103,13 +96,13 @@ def _utc(moment: datetime | None) -> datetime | None:
 def _check_levels(program: Program, levels: frozenset[str] | list[str] | None) -> None:
     unknown = sorted(set(levels or ()) - {level.code for level in program.levels})
     if unknown:
-        raise _invalid("levels", f"unknown level codes: {', '.join(unknown)}")
+        raise errors.invalid(("levels", f"unknown level codes: {', '.join(unknown)}"))
 
 
 def _check_window(starts_at: datetime | None, ends_at: datetime | None) -> None:
     problem = domain.window_problem(starts_at, ends_at)
     if problem is not None:
-        raise _invalid("ends_at", problem)
+        raise errors.invalid(("ends_at", problem))
 
 
 def create_reward(uow: UnitOfWork, program: Program, fields: RewardFields, now: datetime) -> Reward:
@@ -121,7 +114,7 @@ def create_reward(uow: UnitOfWork, program: Program, fields: RewardFields, now: 
         template_kind = coupons.get_template(session, fields.coupon_template_code).kind
     problem = domain.shape_problem(fields.kind, fields.coupon_template_code, template_kind)
     if problem is not None:
-        raise _invalid("coupon_template_code", problem)
+        raise errors.invalid(("coupon_template_code", problem))
     _check_levels(program, fields.levels)
     _check_window(fields.starts_at, fields.ends_at)
     row = Reward(
@@ -162,7 +155,7 @@ def update_reward(uow: UnitOfWork, program: Program, reward_id: str, changes: di
             changes = {**changes, name: _utc(changes[name])}
     stock_problem = domain.stock_problem(changes.get("stock", row.stock), row.redeemed_count)
     if stock_problem is not None:
-        raise _invalid("stock", stock_problem)
+        raise errors.invalid(("stock", stock_problem))
     _check_window(changes.get("starts_at", row.starts_at), changes.get("ends_at", row.ends_at))
     for name, value in changes.items():
         setattr(row, name, value)

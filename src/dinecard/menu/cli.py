@@ -56,12 +56,13 @@ def import_dishes(
     added = changed = 0
     try:
         with built.database.write() as uow:
+            program = built.programs.at(now)
             for dish in dishes:
                 if uow.session.get(Dish, dish.id) is None:
-                    service.create_dish(uow, dish.id, dish.fields(), now)
+                    service.create_dish(uow, dish.id, dish.fields(), now, program)
                     added += 1
                 else:
-                    service.update_dish(uow, dish.id, dish.fields(), now)
+                    service.update_dish(uow, dish.id, dish.fields(), now, program)
                     changed += 1
             audit_change(uow, "menu import", "menu", None, {"dishes": [d.id for d in dishes]}, now)
     except DomainError as exc:

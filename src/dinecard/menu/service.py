@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 from dinecard.menu.domain import MenuDish
 from dinecard.menu.models import Dish
 from dinecard.platform.db import UnitOfWork
+from dinecard.program.domain import Program
 from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
 from dinecard.shared.money import Money
+from dinecard.stores.service import unknown_stores
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,16 @@ def as_menu_dish(row: Dish) -> MenuDish:
     )
 
 
+def _check(uow: UnitOfWork, fields: DishFields, program: Program | None) -> None:
+    """Stores and levels a dish names must exist, or nobody could ever order it."""
+    problems = [("stores", f"unknown store {store}") for store in unknown_stores(uow.session, fields.stores)]
+    if program is not None and fields.exclusive_levels is not None:
+        known = {level.code for level in program.levels}
+        problems += [("exclusive_levels", f"unknown level {code}") for code in sorted(fields.exclusive_levels - known)]
+    if problems:
+        raise errors.invalid(*problems)
+
+
 def _apply(row: Dish, fields: DishFields) -> None:
     row.name, row.name_en, row.category = fields.name, fields.name_en, fields.category
     row.price_fen = fields.price.fen
@@ -48,9 +60,12 @@ def _apply(row: Dish, fields: DishFields) -> None:
     row.active = fields.active
 
 
-def create_dish(uow: UnitOfWork, dish_id: str, fields: DishFields, now: datetime) -> Dish:
+def create_dish(
+    uow: UnitOfWork, dish_id: str, fields: DishFields, now: datetime, program: Program | None = None
+) -> Dish:
     if uow.session.get(Dish, dish_id) is not None:
         raise DomainError(errors.DISH_ID_TAKEN, {"dish_id": dish_id})
+    _check(uow, fields, program)
     row = Dish(id=dish_id, created_at=now, updated_at=now)
     _apply(row, fields)
     uow.session.add(row)
@@ -58,10 +73,13 @@ def create_dish(uow: UnitOfWork, dish_id: str, fields: DishFields, now: datetime
     return row
 
 
-def update_dish(uow: UnitOfWork, dish_id: str, fields: DishFields, now: datetime) -> Dish:
+def update_dish(
+    uow: UnitOfWork, dish_id: str, fields: DishFields, now: datetime, program: Program | None = None
+) -> Dish:
     row = uow.session.get(Dish, dish_id, with_for_update=True)
     if row is None:
         raise DomainError(errors.DISH_NOT_FOUND, {"dish_id": dish_id})
+    _check(uow, fields, program)
     _apply(row, fields)
     row.updated_at = now
     return row

@@ -93,7 +93,7 @@ def create(
         principal,
         idempotency_key,
         body,
-        lambda uow, now: DishOut.of(service.create_dish(uow, body.id, body.fields(), now)),
+        lambda uow, now: DishOut.of(service.create_dish(uow, body.id, body.fields(), now, container.programs.at(now))),
     )
 
 
@@ -113,7 +113,7 @@ def update(
         principal,
         idempotency_key,
         body,
-        lambda uow, now: DishOut.of(service.update_dish(uow, dish_id, body.fields(), now)),
+        lambda uow, now: DishOut.of(service.update_dish(uow, dish_id, body.fields(), now, container.programs.at(now))),
         status_code=200,
     )
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dinecard.members.models import Member
 from dinecard.platform.deps import ContainerDep, allowed
@@ -29,8 +29,8 @@ class RewardEventOut(BaseModel):
 
 
 class RewardHistoryOut(BaseModel):
-    events: list[RewardEventOut]
-    next_before: int | None
+    items: list[RewardEventOut]
+    next_before: int | None = Field(description="Pass as `before` to read the next (older) page")
 
 
 @router.get(
@@ -51,7 +51,7 @@ def rewards_history(
         rows = history.page(session, member_id, before, limit + 1)
     page = rows[:limit]
     return RewardHistoryOut(
-        events=[
+        items=[
             RewardEventOut(id=row.id, kind=row.kind, ref=row.ref, detail=row.detail, occurred_at=row.occurred_at)
             for row in page
         ],

@@ -224,3 +224,21 @@ ITEM_NEEDS_NAME_AND_PRICE = add(
     "非菜单菜品须填写名称和单价；无明细时须填写账单总额",
     "A line without a menu dish needs a name and a price; a bill without lines needs bill_total",
 )
+
+
+def invalid(*problems: tuple[str | list[str | int], str]) -> DomainError:
+    """A rule that needs the database to judge a request body, answered in the same shape as a
+    request validation error: each problem is (field or path within the body, message)."""
+    return DomainError(
+        VALIDATION_FAILED,
+        {
+            "errors": [
+                {
+                    "loc": ["body", *([where] if isinstance(where, str) else where)],
+                    "type": "value_error",
+                    "message": text,
+                }
+                for where, text in problems
+            ]
+        },
+    )

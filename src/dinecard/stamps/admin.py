@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 
 from dinecard.coupons.domain import CouponKind
 from dinecard.coupons.models import CouponTemplate
+from dinecard.menu.service import dishes_by_id
 from dinecard.platform.db import UnitOfWork
 from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
 from dinecard.stamps.models import StampCard
+from dinecard.stores.service import unknown_stores
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,16 @@ def _apply(uow: UnitOfWork, row: StampCard, fields: CardFields) -> None:
     if template is None:
         raise DomainError(errors.COUPON_TEMPLATE_NOT_FOUND, {"template_code": fields.reward_template_code})
     if template.kind != CouponKind.DISH.value:
-        raise DomainError(
-            errors.VALIDATION_FAILED,
-            {"errors": [{"loc": ["reward_template_code"], "msg": "the reward of a stamp card is a dish voucher"}]},
-        )
+        raise errors.invalid(("reward_template_code", "the reward of a stamp card is a dish voucher"))
+    problems = [("stores", f"unknown store {store}") for store in unknown_stores(uow.session, fields.stores)]
+    known_dishes = dishes_by_id(uow.session, fields.dish_ids or ())
+    problems += [
+        ("dish_ids", f"unknown dish {dish}") for dish in sorted(set(fields.dish_ids or ()) - set(known_dishes))
+    ]
+    if fields.starts_at and fields.ends_at and fields.ends_at <= fields.starts_at:
+        problems.append(("ends_at", "ends_at must be after starts_at"))
+    if problems:
+        raise errors.invalid(*problems)
     for name, value in vars(fields).items():
         setattr(row, name, value)
 

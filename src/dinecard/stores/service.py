@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -25,3 +26,12 @@ def create_store(uow: UnitOfWork, code: str, name: str, now: datetime) -> Store:
 
 def list_stores(session: Session) -> list[Store]:
     return list(session.execute(select(Store).order_by(Store.code)).scalars())
+
+
+def unknown_stores(session: Session, store_ids: Iterable[str] | None) -> list[str]:
+    """The ids among `store_ids` that name no store (a rule limited to them would never apply)."""
+    wanted = set(store_ids or ())
+    if not wanted:
+        return []
+    known = set(session.execute(select(Store.id).where(Store.id.in_(wanted))).scalars())
+    return sorted(wanted - known)
