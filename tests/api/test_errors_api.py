@@ -130,3 +130,22 @@ def test_the_openapi_document_and_docs_page_are_served(client: TestClient) -> No
     assert amount_schema["type"] == "string"
     assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
     assert PROBLEM_JSON not in docs.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("GET", f"{API}/dishes?category=%00", None),
+        ("GET", f"{API}/dishes/D%00", None),
+        ("POST", f"{API}/dishes", {"id": "D1", "name": "毛\u0000肚", "category": "涮菜", "price": "68.00"}),
+    ],
+)
+def test_a_nul_character_is_refused_the_same_way_on_both_databases(
+    client: TestClient, method: str, url: str, body: dict[str, str] | None
+) -> None:
+    # PostgreSQL cannot store NUL in text, SQLite can: refused at the edge, nothing is written.
+    response = client.request(method, url, json=body)
+
+    problem = assert_problem(response, 422, "validation_failed")
+    assert problem["errors"][0]["loc"] == ["request"]
+    assert client.get(f"{API}/dishes").json() == []

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dinecard import __version__
@@ -22,6 +22,7 @@ from dinecard.menu.views import router as menu_router
 from dinecard.platform import metrics
 from dinecard.platform.container import Container
 from dinecard.platform.logging import RequestContextMiddleware
+from dinecard.platform.nul_guard import RejectNulMiddleware
 from dinecard.platform.readiness import NOT_READY, Readiness
 from dinecard.platform.worker import WorkerThread
 from dinecard.program.views import router as program_router
@@ -107,6 +108,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.warning("integrity error on %s: %s", request.url.path, type(exc.orig).__name__)
         return problem(CONFLICT, request)
 
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot hold (a NUL character in text on PostgreSQL, a number out of
+        # range): bad input, and the transaction it was in has been rolled back.
+        log.info("unstorable value on %s: %s", request.url.path, type(exc.orig).__name__)
+        detail = "a value the database cannot store, such as a NUL character"
+        return problem(
+            errors.VALIDATION_FAILED,
+            request,
+            {"errors": [{"loc": ["request"], "type": "value_error", "message": detail}]},
+        )
+
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable or busy on %s: %s", request.url.path, type(exc.orig).__name__)
@@ -161,6 +174,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(api)
     # Added last, so outermost: the access line and the metrics see every answer, the request id too.
     app.add_middleware(metrics.MetricsMiddleware)
+    app.add_middleware(RejectNulMiddleware)
     app.add_middleware(RequestContextMiddleware)
     metrics.install_session_hooks()
     readiness = Readiness(container)
