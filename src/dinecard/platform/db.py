@@ -7,6 +7,7 @@ transaction so look-ups do not queue behind writers on SQLite.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -97,6 +98,9 @@ class Database:
         # Stores are never deleted, so one that was seen once exists for good.
         self.known_store_ids: set[str] = set()
         event.listen(self._write_sessions, "after_commit", self._remember_committed_counters)
+        # The write transaction this thread is in, so a read it needs on the side (the programme)
+        # can use its connection instead of taking a second one from the pool while holding one.
+        self._in_thread = threading.local()
 
     def _remember_committed_counters(self, session: Session) -> None:
         # Ids found or created in a transaction are only certain once it has committed.
@@ -106,11 +110,19 @@ class Database:
     def write(self) -> Iterator[UnitOfWork]:
         """One atomic write transaction: committed on success, rolled back on any exception."""
         session = self._write_sessions()
+        outer = getattr(self._in_thread, "session", None)
+        self._in_thread.session = session
         try:
             with session.begin():
                 yield UnitOfWork(self, session)
         finally:
+            self._in_thread.session = outer
             session.close()
+
+    def active_write_session(self) -> Session | None:
+        """The session of the write transaction this thread is in, if any."""
+        session: Session | None = getattr(self._in_thread, "session", None)
+        return session
 
     @contextmanager
     def read(self) -> Iterator[Session]:

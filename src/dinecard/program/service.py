@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from dinecard.coupons.service import ensure_preset_templates, missing_templates
 from dinecard.members.domain import MemberStatus
@@ -42,6 +43,8 @@ class ProgramSource:
         self._lock = threading.Lock()
         self._versions: list[tuple[datetime, Program]] = []
         self._loaded_at = -1e9
+        self._reloading = False
+        self._parsed: dict[int, Program] = {}
 
     def at(self, moment: datetime) -> Program:
         versions = self._current_versions()
@@ -57,22 +60,45 @@ class ProgramSource:
 
     def _current_versions(self) -> list[tuple[datetime, Program]]:
         with self._lock:
-            if time.monotonic() - self._loaded_at < CACHE_SECONDS:
+            fresh = time.monotonic() - self._loaded_at < CACHE_SECONDS
+            if fresh or (self._loaded_at > 0 and self._reloading):
+                # Fresh, or another thread is reloading: a list at most seconds old is in force.
                 return self._versions
-        with self.database.read() as session:
-            rows = session.execute(
-                select(ProgramVersion.effective_at, ProgramVersion.version, ProgramVersion.document).order_by(
-                    ProgramVersion.effective_at, ProgramVersion.version
-                )
-            ).all()
-        versions = [
-            (effective_at, Program.model_validate({**document, "version": version}))
-            for effective_at, version, document in rows
-        ]
+            self._reloading = True
+        try:
+            versions = self._load()
+        finally:
+            with self._lock:
+                self._reloading = False
         with self._lock:
             self._versions = versions
             self._loaded_at = time.monotonic()
         return versions
+
+    def _load(self) -> list[tuple[datetime, Program]]:
+        """The versions, on the caller's own write transaction when it is in one (never a second
+        pooled connection while holding one: a busy pool would wait on itself)."""
+        session = self.database.active_write_session()
+        if session is not None:
+            return self._read_versions(session)
+        with self.database.read() as reader:
+            return self._read_versions(reader)
+
+    def _read_versions(self, session: Session) -> list[tuple[datetime, Program]]:
+        rows = session.execute(
+            select(ProgramVersion.effective_at, ProgramVersion.version).order_by(
+                ProgramVersion.effective_at, ProgramVersion.version
+            )
+        ).all()
+        # A saved version never changes: each document is parsed once per process.
+        unparsed = [version for _effective_at, version in rows if version not in self._parsed]
+        if unparsed:
+            documents = session.execute(
+                select(ProgramVersion.version, ProgramVersion.document).where(ProgramVersion.version.in_(unparsed))
+            ).all()
+            for version, document in documents:
+                self._parsed[version] = Program.model_validate({**document, "version": version})
+        return [(effective_at, self._parsed[version]) for effective_at, version in rows]
 
 
 def save_version(
