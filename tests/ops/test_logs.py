@@ -138,3 +138,10 @@ def test_text_format_is_chosen_for_a_terminal_only() -> None:
     assert resolved_format("auto", Terminal()) == "text"
     assert resolved_format("auto", io.StringIO()) == "json"
     assert resolved_format("json", Terminal()) == "json"
+
+
+def test_uvicorn_access_log_stays_off_once_logging_is_configured(json_lines: io.StringIO) -> None:
+    # uvicorn turns its access logger on when any handler exists; ours logs each request once.
+    logging.getLogger("uvicorn.access").info('127.0.0.1 - "GET /api/v1/stores HTTP/1.1" 200')
+
+    assert [line for line in parsed(json_lines) if line["logger"] == "uvicorn.access"] == []

@@ -143,6 +143,9 @@ def configure_logging(log_format: str = "auto", level: str = "INFO", stream: Tex
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers = []
         uvicorn_logger.propagate = True
+    # Our request log line (RequestContextMiddleware) replaces uvicorn's access log. uvicorn turns
+    # its access logger on whenever any handler exists, `access_log=False` or not: silence it here.
+    logging.getLogger("uvicorn.access").disabled = True
     # httpx logs every URL it calls at INFO; a webhook URL may carry personal data in its query.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
