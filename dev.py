@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Bootstrap with nothing but Python 3.11+: `python3 dev.py run` or `python3 dev.py test`.
+"""Bootstrap with nothing but Python 3.11+: `python3 dev.py run`, `python3 dev.py test` or `python3 dev.py bench`.
 
 Creates .venv, installs the pinned dependencies from the lock files and DineCard itself,
-then runs the demo server or the test suite. Extra arguments go to the command.
+then runs the demo server, the test suite or the benchmarks (docs/performance.md).
+Extra arguments go to the command (`python3 dev.py bench --quick`, `--only checkout hot`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def main() -> int:
     if command == "test":
         _install("requirements-dev.lock")
         return subprocess.call([str(BIN / "python"), "-m", "pytest", *extra], cwd=ROOT)
+    if command == "bench":
+        _install("requirements-dev.lock")
+        return subprocess.call([str(BIN / "python"), str(ROOT / "bench" / "run.py"), *extra], cwd=ROOT)
     print(__doc__)
     return 0 if command == "help" else 2
 
