@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,6 +101,10 @@ class Database:
         # The write transaction this thread is in, so a read it needs on the side (the programme)
         # can use its connection instead of taking a second one from the pool while holding one.
         self._in_thread = threading.local()
+        # SQLite has one writer at a time. Writers of this process queue on this lock instead of in
+        # SQLite's busy handler, which sleeps in steps of up to 100 ms while the lock may be free
+        # already (the tail latency of the embedded mode). Other processes still meet busy_timeout.
+        self._sqlite_writer = threading.RLock() if self.dialect == "sqlite" else None
 
     def _remember_committed_counters(self, session: Session) -> None:
         # Ids found or created in a transaction are only certain once it has committed.
@@ -109,15 +113,16 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[UnitOfWork]:
         """One atomic write transaction: committed on success, rolled back on any exception."""
-        session = self._write_sessions()
-        outer = getattr(self._in_thread, "session", None)
-        self._in_thread.session = session
-        try:
-            with session.begin():
-                yield UnitOfWork(self, session)
-        finally:
-            self._in_thread.session = outer
-            session.close()
+        with self._sqlite_writer or nullcontext():
+            session = self._write_sessions()
+            outer = getattr(self._in_thread, "session", None)
+            self._in_thread.session = session
+            try:
+                with session.begin():
+                    yield UnitOfWork(self, session)
+            finally:
+                self._in_thread.session = outer
+                session.close()
 
     def active_write_session(self) -> Session | None:
         """The session of the write transaction this thread is in, if any."""
