@@ -73,6 +73,13 @@ def problem(kind: ErrorKind, request: Request, extra: dict[str, Any] | None = No
     return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _install_pages(app: FastAPI) -> None:
+    """The web pages and their assets, all served by the app itself (no CDN, no build step)."""
+    from dinecard.web.app import install
+
+    install(app)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -172,6 +179,7 @@ def create_app(container: Container) -> FastAPI:
     api.include_router(lottery_router)
     api.include_router(rewards_router)
     app.include_router(api)
+    _install_pages(app)
     # Added last, so outermost: the access line and the metrics see every answer, the request id too.
     app.add_middleware(metrics.MetricsMiddleware)
     app.add_middleware(RejectNulMiddleware)

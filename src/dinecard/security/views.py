@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from dinecard.platform.container import Container
 from dinecard.platform.deps import SESSION_COOKIE, ContainerDep, IdempotencyKey, PrincipalDep, request_token, run_write
 from dinecard.security import staff as staff_service
 from dinecard.security.domain import Role
@@ -77,22 +78,22 @@ class ApiKeyOut(BaseModel):
     key: str = Field(description="Shown once; only its hash is stored")
 
 
-@router.post("/auth/login", response_model=LoginOut, summary="Staff login: a bearer token for the API and pages")
-def login(body: LoginIn, request: Request, response: Response, container: ContainerDep) -> LoginOut:
+def sign_in(request: Request, container: Container, username: str, password: str) -> staff_service.Login:
+    """Check a staff member's password, throttled per username and per address (API and pages)."""
     ip = request.client.host if request.client else "unknown"
     now = container.clock.now()
     rule = container.settings.login_rate_limit
     count, _, period = rule.partition("/")
     ip_rule = f"{int(count) * 4}/{period}"
     # Once the failures are used up, even the right password waits: a guesser learns nothing.
-    container.limiter.check(rule, "login-user", body.username.lower())
+    container.limiter.check(rule, "login-user", username.lower())
     container.limiter.check(ip_rule, "login-ip", ip)
     try:
         with container.database.write() as uow:
-            result = staff_service.login(
+            return staff_service.login(
                 uow,
-                username=body.username,
-                password=body.password,
+                username=username,
+                password=password,
                 secret=container.token_secret,
                 now=now,
                 ip=ip,
@@ -101,11 +102,14 @@ def login(body: LoginIn, request: Request, response: Response, container: Contai
     except DomainError:
         # Only failures count, per username and (more loosely) per address: a guesser is slowed, a
         # colleague who typed the password right is not.
-        for limit, scope, key in ((rule, "login-user", body.username.lower()), (ip_rule, "login-ip", ip)):
+        for limit, scope, key in ((rule, "login-user", username.lower()), (ip_rule, "login-ip", ip)):
             # This failure is counted; the 401 stands, and the next attempt gets the 429.
             with contextlib.suppress(DomainError):
                 container.limiter.hit(limit, scope, key)
         raise
+
+
+def set_session_cookie(response: Response, request: Request, result: staff_service.Login, now: datetime) -> None:
     # The same token as a cookie serves the web pages; SameSite=Strict keeps other sites' forms out.
     response.set_cookie(
         SESSION_COOKIE,
@@ -115,6 +119,12 @@ def login(body: LoginIn, request: Request, response: Response, container: Contai
         secure=request.url.scheme == "https",
         max_age=int((result.expires_at - now).total_seconds()),
     )
+
+
+@router.post("/auth/login", response_model=LoginOut, summary="Staff login: a bearer token for the API and pages")
+def login(body: LoginIn, request: Request, response: Response, container: ContainerDep) -> LoginOut:
+    result = sign_in(request, container, body.username, body.password)
+    set_session_cookie(response, request, result, container.clock.now())
     principal = result.principal
     return LoginOut(
         token=result.token,
