@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-from dinecard.web import console, pages, till
+from dinecard.web import console, member, pages, till
 from dinecard.web.session import LoginRequired, to_login
 from dinecard.web.templating import HERE
 
@@ -16,6 +16,7 @@ def install(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(till.router)
     app.include_router(console.router)
+    app.include_router(member.router)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
