@@ -386,6 +386,7 @@ def quickstart(
 ) -> None:
     """First run: create the embedded database, load the demo chain once, print a key, serve."""
     from dinecard.demo.generator import DemoSpec, generate, has_demo_data
+    from dinecard.demo.staff import DEMO_PASSWORD, ensure_demo_logins
     from dinecard.platform.migrate import upgrade
     from dinecard.security import audit
     from dinecard.security.service import create_api_key
@@ -395,6 +396,7 @@ def quickstart(
     container = Container.from_settings(settings)
     if not has_demo_data(container):
         generate(container, DemoSpec(), console=console)
+    logins = ensure_demo_logins(container)
     now = container.clock.now()
     with container.database.write() as uow:
         key_id, token = create_api_key(uow, "quickstart", Role.HQ_ADMIN, None, now)
@@ -411,6 +413,9 @@ def quickstart(
         )
     container.database.dispose()
     console.print(f"\n[bold green]DineCard is starting at http://{host}:{port}[/bold green]")
+    console.print(f"  The till:     http://{host}:{port}/till")
+    for login in logins:
+        console.print(f"  Demo login:   {login.username} / {DEMO_PASSWORD}  ({login.role.value})")
     console.print(f"  API docs:     http://{host}:{port}/docs")
     console.print(f"  Demo API key: [bold]{token}[/bold]", soft_wrap=True)
     curl = f"curl -H 'Authorization: Bearer {token}' http://{host}:{port}/api/v1/stores"
