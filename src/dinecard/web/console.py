@@ -1,22 +1,32 @@
-"""The head office console (总部后台)."""
+"""The head office console (总部后台): each screen lives in its own console_*.py module."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from starlette.responses import Response
+from fastapi import APIRouter
 
-from dinecard.security.domain import Role
+from dinecard.web import console_catalog, console_dashboard, console_members, console_program
+from dinecard.web.console_common import CONSOLE_ROLES
 from dinecard.web.i18n import register
-from dinecard.web.session import staff_page
-from dinecard.web.templating import render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-CONSOLE_ROLES = frozenset({Role.HQ_ADMIN})
 
-register({"console.title": ("总部后台", "HQ console")})
+__all__ = ["CONSOLE_ROLES", "router"]
 
+register(
+    {
+        "console.title": ("总部后台", "HQ console"),
+        "console.nav.home": ("概览", "Overview"),
+        "console.nav.members": ("会员", "Members"),
+        "console.nav.program": ("会员方案", "Programme"),
+        "console.nav.coupons": ("优惠券", "Coupons"),
+        "console.nav.menu": ("菜品", "Menu"),
+        "console.nav.rewards": ("积分商城与抽奖", "Mall and lottery"),
+        "console.nav.audit": ("审计日志", "Audit log"),
+        "console.saved": ("已保存", "Saved"),
+    }
+)
 
-@router.get("")
-def console_home(request: Request) -> Response:
-    principal = staff_page(request, CONSOLE_ROLES)
-    return render(request, "console/home.html", principal=principal)
+# The front page is at the prefix itself, which an included router cannot have ("" path).
+router.add_api_route("", console_dashboard.console_home, methods=["GET"])
+for _screen in (console_members, console_program, console_catalog):
+    router.include_router(_screen.router)
