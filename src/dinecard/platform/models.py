@@ -5,6 +5,7 @@ from dinecard.ledger.models import Account, JournalTransaction, Posting
 from dinecard.levels.models import LevelHistory
 from dinecard.lottery.models import Draw, Lottery, Prize
 from dinecard.mall.models import Redemption, Reward
+from dinecard.members.logins import MemberLoginCode
 from dinecard.members.models import Member
 from dinecard.menu.models import Dish
 from dinecard.platform.db import Base
@@ -39,6 +40,7 @@ __all__ = [
     "LevelHistory",
     "Lottery",
     "Member",
+    "MemberLoginCode",
     "NotificationOnce",
     "OutboxMessage",
     "Posting",
