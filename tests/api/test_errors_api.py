@@ -149,3 +149,17 @@ def test_a_nul_character_is_refused_the_same_way_on_both_databases(
     problem = assert_problem(response, 422, "validation_failed")
     assert problem["errors"][0]["loc"] == ["request"]
     assert client.get(f"{API}/dishes").json() == []
+
+
+def test_a_request_that_finds_no_free_database_connection_is_busy_not_broken(client: TestClient) -> None:
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    def exhausted() -> None:
+        raise PoolTimeout("QueuePool limit of size 10 overflow 20 reached")
+
+    client.app.add_api_route("/api/v1/test-pool-exhausted", exhausted)  # type: ignore[attr-defined]
+
+    response = client.get(f"{API}/test-pool-exhausted")
+
+    assert_problem(response, 503, "service_busy")
+    assert response.headers["Retry-After"] == "1"

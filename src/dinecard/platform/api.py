@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dinecard import __version__
@@ -126,6 +127,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             request,
             {"errors": [{"loc": ["request"], "type": "value_error", "message": detail}]},
         )
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every pooled connection stayed busy for the pool's timeout: busy, retry shortly (503 + Retry-After).
+        log.warning("no database connection free on %s", request.url.path)
+        return problem(SERVICE_UNAVAILABLE, request)
 
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
