@@ -7,9 +7,11 @@ from fastapi.responses import JSONResponse
 
 from dinecard.ledger import history
 from dinecard.members.models import Member
+from dinecard.platform.container import Container
 from dinecard.platform.deps import ContainerDep, IdempotencyKey, PrincipalDep, run_write
 from dinecard.platform.settings import Settings
 from dinecard.security.approval import require_approval
+from dinecard.security.domain import Principal
 from dinecard.security.policy import authorize, visible_store
 from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
@@ -49,6 +51,18 @@ def recharge(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    return write_recharge(request, container, principal, idempotency_key, member_id, body)
+
+
+def write_recharge(
+    request: Request,
+    container: Container,
+    principal: Principal,
+    idempotency_key: str | None,
+    member_id: str,
+    body: RechargeCreate,
+) -> JSONResponse:
+    """A recharge as the API does it (authorized, audited, idempotent); the till's pages call it too."""
     authorize(principal, "wallet.recharge", body.store_id)
     command = service.RechargeCommand(
         member_id=member_id,
@@ -77,6 +91,18 @@ def checkout(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    return write_checkout(request, container, principal, idempotency_key, member_id, body)
+
+
+def write_checkout(
+    request: Request,
+    container: Container,
+    principal: Principal,
+    idempotency_key: str | None,
+    member_id: str,
+    body: CheckoutCreate,
+) -> JSONResponse:
+    """A checkout as the API does it (authorized, audited, idempotent); the till's pages call it too."""
     authorize(principal, "wallet.checkout", body.store_id)
     command = _checkout_command(member_id, body)
     return run_write(

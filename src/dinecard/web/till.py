@@ -1,6 +1,6 @@
 """The cashier's till (收银台): find a member, recharge, check out, print the receipt, refund, hand over.
 
-Every write goes through `run_write` with the API's own body models and services, so a page
+Recharges and checkouts go through the API's own `write_recharge` / `write_checkout` (wallet/views.py), so a page
 write is authorized, audited and idempotent exactly as the API call would be. Each form carries
 an idempotency key made when the form is drawn: a double click or a resubmitted form charges once.
 """
@@ -27,8 +27,8 @@ from dinecard.shared.errors import DomainError
 from dinecard.shared.money import Money
 from dinecard.wallet import service as wallet
 from dinecard.wallet.common import PaymentMethod
-from dinecard.wallet.schemas import CheckoutCreate, CheckoutOut, RechargeCreate, RechargeOut, RefundCreate, RefundOut
-from dinecard.wallet.views import _checkout_command, recharge_limits
+from dinecard.wallet.schemas import CheckoutCreate, RechargeCreate, RefundCreate, RefundOut
+from dinecard.wallet.views import write_checkout, write_recharge
 from dinecard.web import till_data
 from dinecard.web.i18n import LANG_COOKIE, locale_of, register
 from dinecard.web.session import staff_page
@@ -309,23 +309,7 @@ def recharge(
             request, principal, member_id, refusal=_invalid(request, invalid), status_code=422, recharge_form=form
         )
     try:
-        authorize(principal, "wallet.recharge", body.store_id)
-        command = wallet.RechargeCommand(
-            member_id=member_id,
-            store_id=body.store_id,
-            amount=body.amount,
-            payment_method=body.payment_method,
-            channel=body.channel,
-            limits=recharge_limits(container.settings),
-        )
-        response = run_write(
-            request,
-            container,
-            principal,
-            idempotency_key,
-            body,
-            lambda uow, now: RechargeOut.of(wallet.recharge(uow, container.programs.at(now), command, now)),
-        )
+        response = write_recharge(request, container, principal, idempotency_key, member_id, body)
     except DomainError as refused:
         return _panel(
             request,
@@ -373,16 +357,7 @@ def checkout(
             request, principal, member_id, refusal=_invalid(request, invalid), status_code=422, checkout_form=form
         )
     try:
-        authorize(principal, "wallet.checkout", body.store_id)
-        command = _checkout_command(member_id, body)
-        response = run_write(
-            request,
-            container,
-            principal,
-            idempotency_key,
-            body,
-            lambda uow, now: CheckoutOut.of(wallet.checkout(uow, container.programs.at(now), command, now)),
-        )
+        response = write_checkout(request, container, principal, idempotency_key, member_id, body)
     except DomainError as refused:
         return _panel(
             request,
