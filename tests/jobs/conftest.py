@@ -92,9 +92,16 @@ def expired_counter_total(container: Container) -> int:
 
 
 def expiry_transactions(container: Container, member_id: str | None = None) -> int:
-    statement = select(func.count()).where(JournalTransaction.kind == "points_expired")
+    """Expiry journal transactions, or those with a leg on the member's own accounts."""
+    statement = select(func.count(func.distinct(JournalTransaction.id))).where(
+        JournalTransaction.kind == "points_expired"
+    )
     if member_id is not None:
-        statement = statement.where(JournalTransaction.member_id == member_id)
+        statement = (
+            statement.join(Posting, Posting.transaction_id == JournalTransaction.id)
+            .join(Account, Account.id == Posting.account_id)
+            .where(Account.member_id == member_id)
+        )
     with container.database.read() as session:
         return session.execute(statement).scalar_one()
 

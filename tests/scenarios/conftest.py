@@ -191,15 +191,16 @@ class Life:
         return lots
 
     def points_expired(self) -> int:
-        """Points the chain has written off as expired, from the ledger's counter account."""
+        """Points of this member's lots the chain has written off as expired (the expiry legs on their lots)."""
         with self.container.database.read() as session:
             total: int = session.execute(
-                select(func.coalesce(func.sum(Posting.amount), 0))
+                select(func.coalesce(-func.sum(Posting.amount), 0))
                 .join(Account, Account.id == Posting.account_id)
                 .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
                 .where(
-                    Account.kind == AccountKind.POINTS_EXPIRED.value,
-                    JournalTransaction.member_id == self.member_id,
+                    Account.member_id == self.member_id,
+                    Account.kind == AccountKind.MEMBER_POINTS_LOT.value,
+                    JournalTransaction.kind == "points_expired",
                 )
             ).scalar_one()
         return total

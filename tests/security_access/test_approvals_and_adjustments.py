@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from dinecard.ledger.reconcile import run_reconciliation
 from dinecard.platform.container import Container
 from dinecard.security.domain import Role
+from dinecard.security.models import AuditEntry
 from tests.api.helpers import (
     API,
     assert_problem,
@@ -104,7 +106,9 @@ def test_a_recharge_refund_above_500_needs_approval_too(client: TestClient, till
     assert_problem(_refund(client, recharge_no, None, till.cashier), 403, "approval_required")
 
 
-def test_a_store_manager_of_the_same_store_approves_with_their_login(client: TestClient, till: Till) -> None:
+def test_a_store_manager_of_the_same_store_approves_with_their_login(
+    client: TestClient, container: Container, till: Till
+) -> None:
     # given the manager's staff login, typed in at the cashier's till
     create_staff(client, "manager.a", Role.STORE_MANAGER, till.store_a)
     manager_token = login(client, "manager.a")
@@ -116,6 +120,18 @@ def test_a_store_manager_of_the_same_store_approves_with_their_login(client: Tes
     # then
     assert response.status_code == 201, response.text
     assert response.json()["amount"] == "600.00"
+    # and the audit log names the manager who approved it, beside the cashier who did it
+    with container.database.read() as session:
+        entry = (
+            session.execute(
+                select(AuditEntry).where(AuditEntry.action.like("POST %/refunds")).order_by(AuditEntry.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+    assert entry is not None and entry.actor_role == "cashier"
+    assert entry.after["approved_by"]["name"] == "manager.a"
+    assert entry.after["approved_by"]["role"] == "store_manager"
 
 
 def test_an_hq_credential_approves_too(client: TestClient, till: Till) -> None:

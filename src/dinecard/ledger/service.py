@@ -26,6 +26,7 @@ from dinecard.points.domain import Lot
 POSTINGS_TABLE = Table("ledger_postings", Posting.metadata)
 # session.info key: (kind, entries) of each journal transaction written, read after commit (metrics).
 RECORDED_TRANSACTIONS = "ledger_recorded_transactions"
+PREFETCHED_ACCOUNTS = "ledger_prefetched_accounts"
 
 
 @dataclass
@@ -48,6 +49,7 @@ class MemberAccounts:
 
 
 def open_member_accounts(uow: UnitOfWork, member_id: str, now: datetime) -> None:
+    _forget_prefetched(uow.session)
     rows = [
         {
             "code": member_code(member_id, kind),
@@ -66,7 +68,31 @@ def open_member_accounts(uow: UnitOfWork, member_id: str, now: datetime) -> None
     uow.session.execute(insert(Account), rows)
 
 
+def prefetch_member_accounts(session: Session, member_id: str) -> MemberAccounts:
+    """Read a locked member's accounts now and hand the same snapshot to the next `load_member_accounts`.
+
+    The audit's "before" reads the accounts just before the operation does: the operation
+    then takes this snapshot instead of reading them again. Anything that changes a member's
+    accounts in this transaction (a journal transaction, a new lot or account) drops it.
+    """
+    accounts = _read_member_accounts(session, member_id)
+    session.info[PREFETCHED_ACCOUNTS] = (member_id, accounts)
+    return accounts
+
+
+def _forget_prefetched(session: Session) -> None:
+    session.info.pop(PREFETCHED_ACCOUNTS, None)
+
+
 def load_member_accounts(session: Session, member_id: str) -> MemberAccounts:
+    prefetched = session.info.pop(PREFETCHED_ACCOUNTS, None)
+    if prefetched is not None and prefetched[0] == member_id:
+        accounts: MemberAccounts = prefetched[1]
+        return accounts
+    return _read_member_accounts(session, member_id)
+
+
+def _read_member_accounts(session: Session, member_id: str) -> MemberAccounts:
     rows = session.execute(
         select(Account.id, Account.kind, Account.balance, Account.expires_at).where(
             Account.member_id == member_id,
@@ -91,6 +117,7 @@ def load_member_accounts(session: Session, member_id: str) -> MemberAccounts:
 
 def pending_bonus_account(uow: UnitOfWork, accounts: MemberAccounts, member_id: str, now: datetime) -> int:
     """The member's pending-bonus account, opened on first use (callers hold the member lock)."""
+    _forget_prefetched(uow.session)
     if accounts.pending_bonus_id is None:
         accounts.pending_bonus_id = uow.session.execute(
             insert(Account)
@@ -129,6 +156,7 @@ def apply_to_snapshot(accounts: MemberAccounts, entries: list[Entry]) -> None:
 
 def lot_account(uow: UnitOfWork, member_id: str, expires_at: datetime | None, now: datetime) -> int:
     """The member's lot for one expiry moment, created on first use (callers hold the member lock)."""
+    _forget_prefetched(uow.session)
     detail = "never" if expires_at is None else expires_at.strftime("%Y%m%dT%H%M%S")
     code = member_code(member_id, AccountKind.MEMBER_POINTS_LOT, detail)
     existing = uow.session.execute(select(Account.id).where(Account.code == code)).scalar_one_or_none()
@@ -215,6 +243,7 @@ def record(
     memo: str | None = None,
 ) -> int:
     """Write one balanced journal transaction and move the member balances it touches."""
+    _forget_prefetched(uow.session)
     # Zero legs are dropped, except that a transaction moving member money keeps both the
     # principal and the bonus leg, so every money history line knows both balances after it.
     money_kinds = (AccountKind.MEMBER_PRINCIPAL, AccountKind.MEMBER_BONUS)

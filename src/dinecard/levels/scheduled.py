@@ -12,20 +12,28 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import extract, func, or_, select
+from sqlalchemy import ColumnElement, and_, extract, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from dinecard.coupons import service as coupons
 from dinecard.ledger import service as ledger
 from dinecard.ledger.domain import EntryReason
-from dinecard.levels.domain import LevelChange, ReviewFacts, offsets_after_downgrade, review
-from dinecard.levels.service import apply_level_change, standing
+from dinecard.levels.domain import LevelChange, ReviewFacts, Standing, offsets_after_downgrade, review
+from dinecard.levels.service import record_downgrades
 from dinecard.members.domain import MemberStatus
 from dinecard.members.models import Member
 from dinecard.members.service import lock_member
 from dinecard.platform import outbox
 from dinecard.platform.db import UnitOfWork
-from dinecard.platform.jobs import JobProgress, JobResult, keyset_batches, member_pages, register_daily_job
+from dinecard.platform.jobs import (
+    JobProgress,
+    JobResult,
+    in_range,
+    keyset_batches,
+    member_pages,
+    over_ranges,
+    register_daily_job,
+)
 from dinecard.points import service as points
 from dinecard.program.domain import Program
 from dinecard.security import audit
@@ -37,82 +45,123 @@ if TYPE_CHECKING:
     from dinecard.platform.container import Container
 
 
-def _reviewable(program: Program, period_end: datetime) -> Callable[[Session, str | None, int], Sequence[str]]:
-    """Members above the entry level whose level clock started at least one period before `period_end`."""
-    months = program.level_policy.downgrade_after_months or 0
-    # A superset (months of 28 days); `review` then applies the exact calendar rule per member,
-    # so month-end clamping (31 Aug + 3 months = 30 Nov) is never a day late.
-    started_before = period_end - timedelta(days=28 * months)
-
-    return member_pages(
-        Member.id,
-        Member.level_code != program.entry_level.code,
-        Member.status != MemberStatus.CLOSED.value,
-        Member.level_since <= started_before,
-    )
-
-
-def _consumed_since(uow: UnitOfWork, member_id: str, since: datetime, until: datetime) -> Money:
-    refunded = Checkout.refunded_principal_fen + Checkout.refunded_bonus_fen + Checkout.refunded_other_fen
-    total = uow.session.execute(
-        select(func.coalesce(func.sum(Checkout.payable_fen - refunded), 0)).where(
-            Checkout.member_id == member_id, Checkout.created_at >= since, Checkout.created_at < until
-        )
-    ).scalar_one()
-    return Money(int(total))
-
-
 def review_levels(container: Container, business_date: date, progress: JobProgress) -> JobResult:
-    """Keep or lower (by one) the level of members whose review period has ended."""
+    """Keep or lower (by one) the level of members whose review period has ended, a range of members at a time."""
     result = JobResult()
     program = container.program
     if program.level_policy.downgrade_after_months is None:
         return result
     period_end = min(end_of_day(business_date, program.business_timezone), container.clock.now())
-    for member_ids in keyset_batches(container, _reviewable(program, period_end)):
+
+    def review_range(after: str | None, last: str) -> tuple[int, int]:
         with container.database.write() as uow:
-            for member_id in member_ids:
-                outcome = _review_member(uow, container, program, member_id, period_end)
-                if outcome:
-                    result.add(outcome)
-        progress.advance(len(member_ids))
+            return _review_range(uow, container, program, after, last, period_end)
+
+    for kept, lowered in over_ranges(container, Member.id, review_range):
+        for outcome, count in (("kept", kept), ("lowered", lowered)):
+            if count:
+                result.add(outcome, count)
+        progress.advance(kept + lowered)
     return result
 
 
-def _review_member(
-    uow: UnitOfWork, container: Container, program: Program, member_id: str, period_end: datetime
-) -> str | None:
-    member = lock_member(uow, member_id)
-    anchor = member.level_since or member.registered_at
+def _review_range(
+    uow: UnitOfWork, container: Container, program: Program, after: str | None, last: str, period_end: datetime
+) -> tuple[int, int]:
+    """Review the members with ids in (after, last] under their locks: (kept, lowered).
+
+    Set-based (a fixed handful of statements per range): the rules stay in `review` and
+    `offsets_after_downgrade`, applied member by member to what two queries read.
+    """
+    session = uow.session
+    uow.lock_range(Member.id, after, last)
     months = program.level_policy.downgrade_after_months or 0
-    facts = ReviewFacts(member.level_code, anchor, _consumed_since(uow, member.id, anchor, period_end))
-    verdict = review(program, facts, period_end)
-    if verdict is None:
-        return None  # another run already moved the clock
-    if verdict == "kept":
-        member.level_since = add_months(anchor, months)
-        return "kept"
-    assert isinstance(verdict, LevelChange)
-    now = container.clock.now()
-    accounts = ledger.load_member_accounts(uow.session, member.id)
-    apply_level_change(uow, program, member, accounts, verdict, None, now)
-    member.level_floor_code = None  # a bought level is kept like any other: by consuming, not for ever
-    recharge_offset, consume_offset = offsets_after_downgrade(program, verdict.to_rank, standing(member))
-    member.level_recharge_offset_fen = recharge_offset.fen
-    member.level_consume_offset_fen = consume_offset.fen
-    member.updated_at = now
-    audit.record(
-        uow,
-        actor=None,
-        actor_name="job level_review",
-        action="job level_review",
-        target_kind="member",
-        target_id=member.id,
-        now=now,
-        before={"level": verdict.from_level.code},
-        after={"level": verdict.to_level.code},
+    # A superset (months of 28 days); `review` then applies the exact calendar rule per member,
+    # so month-end clamping (31 Aug + 3 months = 30 Nov) is never a day late.
+    candidates = and_(
+        in_range(Member.id, after, last),
+        Member.level_code != program.entry_level.code,
+        Member.status != MemberStatus.CLOSED.value,
+        Member.level_since <= period_end - timedelta(days=28 * months),
     )
-    return "lowered"
+    members = session.execute(
+        select(
+            Member.id,
+            Member.level_code,
+            Member.level_since,
+            Member.registered_at,
+            Member.cumulative_recharge_fen,
+            Member.cumulative_consume_fen,
+        ).where(candidates)
+    ).all()
+    if not members:
+        return 0, 0
+    consumed = _consumed_since_anchor(uow, candidates, period_end)
+    now = container.clock.now()
+    kept: list[dict[str, object]] = []
+    lowered: list[tuple[str, LevelChange, dict[str, object]]] = []
+    for member_id, level_code, level_since, registered_at, recharged_fen, consumed_fen in members:
+        anchor = level_since or registered_at
+        facts = ReviewFacts(level_code, anchor, Money(consumed.get(member_id, 0)))
+        verdict = review(program, facts, period_end)
+        if verdict is None:
+            continue  # not due yet (the 28-day superset), or another run already moved the clock
+        if verdict == "kept":
+            kept.append({"id": member_id, "level_since": add_months(anchor, months)})
+            continue
+        assert isinstance(verdict, LevelChange)
+        recharge_offset, consume_offset = offsets_after_downgrade(
+            program, verdict.to_rank, Standing(Money(recharged_fen), Money(consumed_fen))
+        )
+        lowered.append(
+            (
+                member_id,
+                verdict,
+                {
+                    "id": member_id,
+                    "level_code": verdict.to_level.code,
+                    "level_since": now,
+                    # A bought level is kept like any other: by consuming, not for ever.
+                    "level_floor_code": None,
+                    "level_recharge_offset_fen": recharge_offset.fen,
+                    "level_consume_offset_fen": consume_offset.fen,
+                    "updated_at": now,
+                },
+            )
+        )
+    if kept:
+        session.execute(update(Member), kept)
+    if lowered:
+        session.execute(update(Member), [values for _id, _change, values in lowered])
+        record_downgrades(uow, [(member_id, change) for member_id, change, _values in lowered], now)
+        # One audit entry per range: the level history holds each member's change.
+        audit.record(
+            uow,
+            actor=None,
+            actor_name="job level_review",
+            action="job level_review",
+            target_kind="members",
+            target_id=f"{lowered[0][0]}..{lowered[-1][0]}",
+            now=now,
+            after={"kept": len(kept), "lowered": len(lowered)},
+        )
+    return len(kept), len(lowered)
+
+
+def _consumed_since_anchor(uow: UnitOfWork, candidates: ColumnElement[bool], period_end: datetime) -> dict[str, int]:
+    """What each candidate consumed (less refunds) from their level's anchor until `period_end`, in fen."""
+    refunded = Checkout.refunded_principal_fen + Checkout.refunded_bonus_fen + Checkout.refunded_other_fen
+    rows = uow.session.execute(
+        select(Checkout.member_id, func.sum(Checkout.payable_fen - refunded))
+        .join(Member, Member.id == Checkout.member_id)
+        .where(
+            candidates,
+            Checkout.created_at >= func.coalesce(Member.level_since, Member.registered_at),
+            Checkout.created_at < period_end,
+        )
+        .group_by(Checkout.member_id)
+    ).all()
+    return {member_id: int(total) for member_id, total in rows}
 
 
 # ---------------------------------------------------------------- birthday gifts

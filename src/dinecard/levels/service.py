@@ -80,6 +80,48 @@ def apply_level_change(
     return GiftsGiven(entries, gift_points, tuple(gift_coupons))
 
 
+def record_downgrades(uow: UnitOfWork, changes: list[tuple[str, LevelChange]], now: datetime) -> None:
+    """The level history and the member's message for many downgrades at once (the review's).
+
+    What `apply_level_change` records for a downgrade, in two statements; the members' own
+    columns are the caller's to update.
+    """
+    assert not any(change.is_upgrade for _member_id, change in changes), "upgrades give gifts, one at a time"
+    uow.session.execute(
+        insert(LevelHistory),
+        [
+            {
+                "member_id": member_id,
+                "from_level": change.from_level.code,
+                "to_level": change.to_level.code,
+                "reason": change.reason,
+                "order_no": None,
+                "created_at": now,
+            }
+            for member_id, change in changes
+        ],
+    )
+    outbox.enqueue_many(
+        uow,
+        [
+            (
+                member_id,
+                "level_downgraded",
+                {
+                    "from": change.from_level.code,
+                    "to": change.to_level.code,
+                    "reason": change.reason,
+                    "gift_points": 0,
+                    "gift_coupons": [],
+                    "order_no": None,
+                },
+            )
+            for member_id, change in changes
+        ],
+        now,
+    )
+
+
 def standing(member: Member) -> Standing:
     """The figures the member's level is judged on."""
     return Standing(

@@ -182,11 +182,33 @@ def current_member_code(session: Session, member_id: str, now: datetime) -> tupl
     return member_code(row.card_no, row.code_secret, now)
 
 
+# Members this transaction holds the lock of, by id (in the session's info, so it ends with the
+# session; a strong reference, as the session's identity map keeps objects only weakly).
+LOCKED_MEMBERS = "members_locked"
+
+
 def lock_member(uow: UnitOfWork, member_id: str) -> Member:
     """Load a member for a change, holding the lock that serializes all of their operations."""
-    member = uow.session.get(Member, member_id, with_for_update=True, populate_existing=True)
+    member = lock_member_if_exists(uow, member_id)
     if member is None:
         raise DomainError(errors.MEMBER_NOT_FOUND)
+    return member
+
+
+def lock_member_if_exists(uow: UnitOfWork, member_id: str) -> Member | None:
+    """`lock_member`, or None when there is no such member.
+
+    The first call in a transaction reads the row under its lock; later calls return the
+    same object without a query: nobody else can change the row while the lock is held,
+    and this transaction's own changes are on the object.
+    """
+    locked: dict[str, Member] = uow.session.info.setdefault(LOCKED_MEMBERS, {})
+    held = locked.get(member_id)
+    if held is not None:
+        return held
+    member = uow.session.get(Member, member_id, with_for_update=True, populate_existing=True)
+    if member is not None:
+        locked[member_id] = member
     return member
 
 

@@ -162,8 +162,34 @@ class UnitOfWork:
             statement = statement.with_for_update()
         return self.session.execute(statement).first() is not None
 
+    def lock_range(self, table_column: Any, after: Any, last: Any) -> None:
+        """Lock the rows with keys in (after, last] until commit, in key order (as `lock_row` does one).
+
+        Set-based batch jobs lock a whole page of members with one statement; ascending key
+        order is the order every batch job takes member locks in, so two never deadlock.
+        """
+        if self.database.dialect != "postgresql":
+            return
+        statement = select(table_column).where(table_column <= last)
+        if after is not None:
+            statement = statement.where(table_column > after)
+        self.session.execute(statement.order_by(table_column).with_for_update()).all()
+
     def insert_ignoring_conflict(self, table: Any, values: dict[str, Any], conflict_column: str) -> None:
         self.insert_ignoring_conflict_many(table, values, [conflict_column])
+
+    def insert_ignoring_conflict_returning(
+        self, table: Any, values: dict[str, Any], conflict_columns: list[str]
+    ) -> bool:
+        """`insert_ignoring_conflict_many`, saying whether this insert made the row (RETURNING, no second read)."""
+        dialect_insert = postgresql.insert if self.database.dialect == "postgresql" else sqlite.insert
+        statement = (
+            dialect_insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=conflict_columns)
+            .returning(*[table.c[name] for name in conflict_columns])
+        )
+        return self.session.execute(statement).first() is not None
 
     def insert_ignoring_conflict_many(self, table: Any, values: dict[str, Any], conflict_columns: list[str]) -> None:
         """INSERT ... ON CONFLICT DO NOTHING: waits for a concurrent inserter's outcome on PostgreSQL."""

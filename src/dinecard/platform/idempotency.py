@@ -59,9 +59,10 @@ def validate_key(key: str) -> str:
 def claim(uow: UnitOfWork, scope: str, key: str, fingerprint: str, now: datetime) -> StoredResponse | None:
     """Claim the key for this transaction, or return the answer already given for it."""
     table = IdempotencyRecord.__table__
-    uow.insert_ignoring_conflict_many(
+    if uow.insert_ignoring_conflict_returning(
         table, {"scope": scope, "key": key, "request_hash": fingerprint, "created_at": now}, ["scope", "key"]
-    )
+    ):
+        return None  # ours: claimed in this transaction (the usual case: one statement)
     row = uow.session.execute(
         select(IdempotencyRecord.request_hash, IdempotencyRecord.status_code, IdempotencyRecord.response).where(
             IdempotencyRecord.scope == scope, IdempotencyRecord.key == key

@@ -25,13 +25,15 @@ import importlib.util
 import logging
 import pkgutil
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from sqlalchemy import JSON, Date, Integer, String, select, update
+from sqlalchemy import JSON, Date, Integer, String, and_, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dinecard.platform.db import Base, UtcDateTime
@@ -43,7 +45,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dinecard.jobs")
 
+T = TypeVar("T")
+
 BATCH_SIZE = 500
+# Members per transaction of a set-based job: a few statements per range, each lock held briefly.
+RANGE_SIZE = 2000
+# Ranges a set-based job works at once on PostgreSQL (see `over_ranges`).
+PARALLEL_RANGES = 2
 # A run started this long ago and not finished is presumed dead (its worker crashed), so
 # another worker may take it over; jobs are idempotent, so an overlap only wastes work.
 RUN_LEASE = timedelta(hours=1)
@@ -154,6 +162,66 @@ def keyset_batches(
             return
         yield keys
         after = keys[-1]
+
+
+def key_ranges(container: Container, column: Any, batch_size: int = RANGE_SIZE) -> Iterator[tuple[str | None, str]]:
+    """Consecutive key ranges `(after, last]` of about `batch_size` rows each, ascending, over all of `column`.
+
+    Set-based jobs work range by range: every statement of a batch then reads an index range
+    (`after < member_id <= last`) instead of a long list of ids, and rows added behind the
+    job (new members) are simply in a later range or in none.
+    """
+    after: str | None = None
+    while True:
+        with container.database.read() as session:
+            page = select(column)
+            if after is not None:
+                page = page.where(column > after)
+            last = session.execute(page.order_by(column).offset(batch_size - 1).limit(1)).scalar()
+            if last is None:
+                last = session.execute(select(func.max(column)).where(*([column > after] if after else []))).scalar()
+        if last is None:
+            return
+        yield after, last
+        after = last
+
+
+def over_ranges(
+    container: Container,
+    column: Any,
+    work: Callable[[str | None, str], T],
+    *,
+    parallel: int | None = None,
+    batch_size: int | None = None,
+) -> Iterator[T]:
+    """`work(after, last)` for every key range of `column`, each result as it is done, in range order.
+
+    On PostgreSQL `parallel` ranges are worked at once, each in its own transaction on its
+    own connection: a set-based range is a few heavy statements, each on one server core, so
+    a second range in flight uses the second core. Ranges never overlap and each locks its
+    members in id order, so they cannot deadlock each other or a till. SQLite has one writer:
+    there the ranges run one after another.
+    """
+    parallel = PARALLEL_RANGES if parallel is None else parallel
+    ranges = key_ranges(container, column, RANGE_SIZE if batch_size is None else batch_size)
+    if container.database.dialect != "postgresql" or parallel <= 1:
+        for after, last in ranges:
+            yield work(after, last)
+        return
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="job-range") as pool:
+        in_flight: deque[Future[T]] = deque()
+        for after, last in ranges:
+            in_flight.append(pool.submit(work, after, last))
+            if len(in_flight) >= parallel:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+
+
+def in_range(column: Any, after: str | None, last: str) -> Any:
+    """`after < column <= last` (no lower bound for the first range)."""
+    upper = column <= last
+    return upper if after is None else and_(column > after, upper)
 
 
 def member_pages(

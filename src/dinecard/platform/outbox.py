@@ -65,6 +65,18 @@ def enqueue(uow: UnitOfWork, *, member_id: str | None, topic: str, payload: dict
     uow.session.execute(insert(OutboxMessage).values(member_id=member_id, topic=topic, payload=payload, created_at=now))
 
 
+def enqueue_many(uow: UnitOfWork, messages: list[tuple[str | None, str, dict[str, Any]]], now: datetime) -> None:
+    """Many (member id, topic, payload) messages in one statement, for set-based jobs."""
+    if messages:
+        uow.session.execute(
+            insert(OutboxMessage),
+            [
+                {"member_id": member_id, "topic": topic, "payload": payload, "created_at": now}
+                for member_id, topic, payload in messages
+            ],
+        )
+
+
 def enqueue_once(
     uow: UnitOfWork, *, member_id: str, occasion: str, topic: str, payload: dict[str, Any], now: datetime
 ) -> bool:

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from dinecard.ledger import service as ledger
 from dinecard.ledger.models import JournalTransaction
-from dinecard.members.models import Member
 from dinecard.members.schemas import BalanceOut, PointsOut
+from dinecard.members.service import lock_member_if_exists
 from dinecard.platform import metrics
 from dinecard.platform.db import UnitOfWork
 from dinecard.points.domain import usable_points
@@ -40,11 +40,11 @@ def member_state(uow: UnitOfWork, member_id: str, now: datetime) -> dict[str, An
     """Status, level, balances and points, as the API shows them, locked so nobody changes them first."""
     # Every member operation takes this same lock first, so taking it a moment earlier
     # adds no lock-order hazard, and the state read under it is exactly the "before".
-    if not uow.lock_row(Member.id, member_id):
+    member = lock_member_if_exists(uow, member_id)
+    if member is None:
         return None
-    member = uow.session.get(Member, member_id)
-    assert member is not None
-    accounts = ledger.load_member_accounts(uow.session, member_id)
+    # Handed on to the operation's own first read of the accounts (one query, not two).
+    accounts = ledger.prefetch_member_accounts(uow.session, member_id)
     return {
         "member_id": member_id,
         "status": member.status,
@@ -72,6 +72,9 @@ def record_write(
     target_kind, target_id = _target(route_path, request.path_params, answer, member_id)
     order_no = answer.get("order_no") or request.path_params.get("order_no")
     request_id = getattr(request.state, "request_id", None)  # the id the middleware accepted or made
+    approver = getattr(request.state, "approver", None)  # the manager whose credential let it through (R-CMP-6)
+    if approver is not None and isinstance(content, dict):
+        content = {**content, "approved_by": {"id": approver.key_id, "name": approver.name, "role": str(approver.role)}}
     audit.record(
         uow,
         actor=principal,
