@@ -25,6 +25,7 @@ from dinecard.program.presets import DEFAULT
 from dinecard.security import risk_events
 from dinecard.security.domain import Role
 from dinecard.security.policy import POLICY, Scope
+from dinecard.security.service import create_api_key
 from tests.api.helpers import API, assert_problem, checkout, open_store, recharge, register
 from tests.conftest import make_token
 from tests.security_access.helpers import PASSWORD, bearer, create_staff
@@ -155,6 +156,18 @@ class World:
         recharge(self.hq, member_id, store_id, "200.00")  # 100 points, still a regular member
         return member_id
 
+    def fresh_key(self) -> str:
+        """A POS key of store B, for a call that revokes it."""
+        with self.container.database.write() as uow:
+            key_id, _token = create_api_key(
+                uow, f"walk {self.unique()}", Role.CASHIER, self.store_b, self.container.clock.now()
+            )
+        return key_id
+
+    def staff_account(self) -> str:
+        body = {"username": "walk.account", "password": "a long password", "display_name": "走查", "role": "cashier"}
+        return self.made("staff_account", lambda: self.created("/staff", {**body, "store_id": self.store_b}))
+
     def open_risk_event(self) -> int:
         finding = risk_events.Finding("table_walk", risk_events.Severity.INFO, f"table_walk:{self.unique()}")
         with self.container.database.write() as uow:
@@ -187,6 +200,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         lambda w, s: Call("POST", "/stores", {"code": f"T{w.unique()}", "name": "表测试店"}),
     ),
     Endpoint("list stores", "GET", "/stores", "store.list", 200, lambda w, s: Call("GET", "/stores")),
+    Endpoint(
+        "rename a store",
+        "PATCH",
+        "/stores/{store_id}",
+        "store.update",
+        200,
+        lambda w, s: Call("PATCH", f"/stores/{w.store_b}", {"name": f"改名店 {w.unique()}"}),
+    ),
     Endpoint(
         "register a member",
         "POST",
@@ -385,6 +406,39 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ),
     ),
     Endpoint("list staff", "GET", "/staff", "staff.manage", 200, lambda w, s: Call("GET", "/staff")),
+    Endpoint(
+        "disable a staff account",
+        "POST",
+        "/staff/{staff_id}/disable",
+        "staff.manage",
+        200,
+        lambda w, s: Call("POST", f"/staff/{w.staff_account()}/disable"),
+    ),
+    Endpoint(
+        "enable a staff account",
+        "POST",
+        "/staff/{staff_id}/enable",
+        "staff.manage",
+        200,
+        lambda w, s: Call("POST", f"/staff/{w.staff_account()}/enable"),
+    ),
+    Endpoint(
+        "set a staff password",
+        "POST",
+        "/staff/{staff_id}/password",
+        "staff.manage",
+        200,
+        lambda w, s: Call("POST", f"/staff/{w.staff_account()}/password", {"password": "another long one"}),
+    ),
+    Endpoint("list API keys", "GET", "/api-keys", "apikey.manage", 200, lambda w, s: Call("GET", "/api-keys")),
+    Endpoint(
+        "revoke an API key",
+        "POST",
+        "/api-keys/{key_id}/revoke",
+        "apikey.manage",
+        200,
+        lambda w, s: Call("POST", f"/api-keys/{w.fresh_key()}/revoke"),
+    ),
     Endpoint(
         "create an API key",
         "POST",

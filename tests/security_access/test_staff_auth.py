@@ -232,6 +232,7 @@ def test_hq_creates_staff_accounts_and_a_store_manager_may_not(
         "display_name": "陈店长",
         "role": "store_manager",
         "store_id": store_a,
+        "disabled_at": None,
     }
     assert "password" not in created.text
     assert_problem(by_manager, 403, "forbidden")

@@ -1,4 +1,7 @@
-"""HQ edits the recharge tiers in a form: a new programme version is in force; a bad tier saves nothing."""
+"""HQ edits the recharge tiers in a form: a new programme version is in force; a bad tier saves nothing.
+
+The helpers here (a store, a member, the API with the page's login) serve the other programme
+screens' tests too (test_console_program_*.py)."""
 
 from __future__ import annotations
 
@@ -7,22 +10,65 @@ from typing import Any
 from sqlalchemy import select
 
 from dinecard.coupons.models import CouponTemplate
+from dinecard.members.service import RegisterMember, register_member
 from dinecard.menu.models import Dish
 from dinecard.platform.container import Container
 from dinecard.program import service as program_service
 from dinecard.security.domain import Role
+from dinecard.shared.ids import new_ulid
 from dinecard.shared.money import Money
+from dinecard.stores.service import create_store
 from tests.web.conftest import log_in, screenshot, staff_login
 
 
-def test_hq_gives_the_500_tier_a_bonus_of_100(page: Any, container: Container) -> None:
-    staff_login(container, Role.HQ_ADMIN, "hq.zhou")
-    log_in(page, "hq.zhou")
-    versions_before = len(program_service.list_versions(container.database))
+def a_store(container: Container, code: str = "P001", name: str = "南京路店") -> str:
+    with container.database.write() as uow:
+        return create_store(uow, code, name, container.clock.now()).id
 
-    page.get_by_role("link", name="会员方案").click()
-    row = page.locator("table.tiers tbody tr").filter(has=page.locator('input[name="amount"][value="500.00"]'))
-    row.locator('input[name="bonus"]').fill("100")
+
+def a_member(container: Container, phone: str = "13800138000") -> str:
+    with container.database.write() as uow:
+        return register_member(
+            uow, container.cipher, container.program, RegisterMember(phone=phone, name="李雷"), container.clock.now()
+        )
+
+
+def api_post(page: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The API, called with the page's login cookie (HQ may act at every store)."""
+    answer = page.request.post(f"/api/v1{path}", data=body, headers={"Idempotency-Key": new_ulid()})
+    assert answer.status == 201, answer.text()
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def version_count(container: Container) -> int:
+    return len(program_service.list_versions(container.database))
+
+
+def message_by(page: Any, path: str) -> Any:
+    """The message shown next to the input of a field (by its path in the programme document)."""
+    return page.locator(f'.alert.field[data-field="{path}"]')
+
+
+def open_program_part(page: Any, username: str, part: str) -> None:
+    """Log in as HQ and open a part of the programme from the console's menu and the parts' tabs."""
+    log_in(page, username)
+    page.get_by_role("navigation", name="总部后台").get_by_role("link", name="会员方案").click()
+    page.get_by_role("navigation", name="方案各部分").get_by_role("link", name=part).click()
+
+
+def test_hq_gives_the_500_tier_a_bonus_of_100(page: Any, container: Container) -> None:
+    store_id = a_store(container)
+    member_id = a_member(container)
+    staff_login(container, Role.HQ_ADMIN, "hq.zhou")
+    versions_before = version_count(container)
+    open_program_part(page, "hq.zhou", "充值档位")
+
+    assert page.get_by_label("第 2 档 充值金额（元）").input_value() == "500.00"
+    page.get_by_label("第 2 档 赠送金额（元）").fill("100")
+    page.get_by_label("赠送金额分批到账").check()
+    page.get_by_label("立即到账比例").fill("0.4")
+    page.get_by_label("余下分几个月到账").fill("3")
     page.get_by_label("备注").fill("五百档加赠")
     page.get_by_role("button", name="保存为新版本").click()
 
@@ -31,32 +77,46 @@ def test_hq_gives_the_500_tier_a_bonus_of_100(page: Any, container: Container) -
     assert tiers[Money(50000)] == Money(10000)
     versions = program_service.list_versions(container.database)
     assert len(versions) == versions_before + 1 and versions[0].note == "五百档加赠"
+    assert page.get_by_label("第 2 档 赠送金额（元）").input_value() == "100.00"
+    page.get_by_role("link", name="方案概览").click()
     assert page.locator("table.versions").get_by_text("五百档加赠").is_visible()
+    assert page.locator("table.tiers").get_by_text("¥100.00").is_visible()
     screenshot(page, "console-program")
 
     answer = page.request.get("/api/v1/program")  # the API, with the same login cookie, sees it too
     assert answer.ok
     document = answer.json()
     assert {"amount": "500.00", "bonus": "100.00", "points": 300} in document["program"]["recharge"]["tiers"]
+    assert document["program"]["recharge"]["deferred_bonus"] == {"immediate_share": "0.4", "instalments": 3}
+
+    body = {"amount": "500", "payment_method": "cash", "store_id": store_id}
+    recharge = api_post(page, f"/members/{member_id}/recharges", body)
+    assert (recharge["bonus"], recharge["bonus_now"], recharge["bonus_pending"]) == ("100.00", "40.00", "60.00")
 
 
 def test_a_tier_of_nothing_shows_the_message_and_saves_nothing(page: Any, container: Container) -> None:
     staff_login(container, Role.HQ_ADMIN, "hq.wu")
     log_in(page, "hq.wu")
-    page.goto("/console/program")
-    versions_before = len(program_service.list_versions(container.database))
+    page.goto("/console/program/tiers")
+    versions_before = version_count(container)
     tiers_before = container.program.recharge.tiers
 
     page.get_by_role("button", name="增加一档").click()
     assert page.locator("table.tiers tbody tr").count() == len(tiers_before) + 1
-    page.locator('input[name="amount"]').last.fill("5000")
-    page.locator('input[name="amount"]').first.fill("0")
+    page.get_by_label(f"第 {len(tiers_before) + 1} 档 充值金额（元）").fill("5000")
+    page.get_by_label("第 1 档 充值金额（元）").fill("0")
     page.get_by_role("button", name="保存为新版本").click()
 
-    assert "tier amounts must be positive" in page.get_by_role("alert").first.inner_text()
+    assert "充值金额必须大于零" in page.get_by_role("alert").first.inner_text()
     assert page.locator("table.tiers tbody tr").count() == len(tiers_before) + 1
-    assert page.locator('input[name="amount"]').first.input_value() == "0"  # the form is kept
-    assert len(program_service.list_versions(container.database)) == versions_before
+    assert page.get_by_label("第 1 档 充值金额（元）").input_value() == "0"  # the form is kept
+
+    page.get_by_label("第 1 档 充值金额（元）").fill("200")
+    page.get_by_label("第 2 档 赠送积分").fill("三百")
+    page.get_by_role("button", name="保存为新版本").click()
+    assert message_by(page, "program.recharge.tiers.1.points").inner_text() == "请填写整数"
+    assert page.get_by_label("第 2 档 赠送积分").get_attribute("aria-invalid") == "true"
+    assert version_count(container) == versions_before
     container.programs.invalidate()
     assert container.program.recharge.tiers == tiers_before
 
@@ -72,7 +132,7 @@ def test_hq_creates_a_coupon_template_and_a_dish(page: Any, container: Container
     page.get_by_label("面额（元，无门槛/满减）").fill("20")
     page.get_by_label("使用门槛（元，满减）").fill("10")  # below the value: refused, kept
     page.get_by_role("button", name="创建").click()
-    assert "threshold must be at least the value" in page.get_by_role("alert").inner_text()
+    assert "使用门槛不能低于面额" in page.get_by_role("alert").inner_text()  # our validator's words, in Chinese
     page.get_by_label("使用门槛（元，满减）").fill("100")
     page.get_by_role("button", name="创建").click()
 

@@ -221,6 +221,10 @@ def test_the_till_speaks_english_when_asked(page: Any, container: Container) -> 
     assert "till." not in text  # every word has its English
     assert page.get_by_role("button", name=re.compile("Pay 500, get 80")).is_visible()
     assert page.locator("#bal-total").inner_text() == "¥580.00"
+    page.get_by_role("button", name=re.compile("Pay 200, get 20")).click()
+    page.wait_for_url("**/till/receipts/*")
+    assert "till." not in page.locator("main").inner_text()
     page.goto("/till/shift")
     assert "till." not in page.locator("main").inner_text()
-    assert page.locator("#shift-recharge-amount").inner_text() == "¥500.00"
+    # The handover counts what this cashier rang up: the 200 here, not the 500 recharged elsewhere.
+    assert page.locator("#shift-recharge-amount").inner_text() == "¥200.00"

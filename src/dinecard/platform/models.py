@@ -7,6 +7,7 @@ from dinecard.lottery.models import Draw, Lottery, Prize
 from dinecard.mall.models import Redemption, Reward
 from dinecard.members.logins import MemberLoginCode
 from dinecard.members.models import Member
+from dinecard.members.sessions import MemberSession
 from dinecard.menu.models import Dish
 from dinecard.platform.db import Base
 from dinecard.platform.idempotency import IdempotencyRecord
@@ -41,6 +42,7 @@ __all__ = [
     "Lottery",
     "Member",
     "MemberLoginCode",
+    "MemberSession",
     "NotificationOnce",
     "OutboxMessage",
     "Posting",

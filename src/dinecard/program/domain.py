@@ -96,7 +96,7 @@ class RechargeCampaign(Window):
     """限时活动: e.g. this month, recharge 500 or more, get 50 extra (R-RCH-4)."""
 
     code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")
-    name: str = Field(max_length=80)
+    name: str = Field(min_length=1, max_length=80)
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     min_amount: YuanAmount
@@ -243,8 +243,8 @@ class PointsRules(Rule):
 
 class LevelRule(Rule):
     code: str = Field(min_length=1, max_length=20, pattern=r"^[a-z0-9_]+$")
-    name: str = Field(max_length=20)
-    name_en: str = Field(max_length=30)
+    name: str = Field(min_length=1, max_length=20)
+    name_en: str = Field(min_length=1, max_length=30)
     min_recharge: YuanAmount | None = Field(default=None, description="Cumulative recharge principal")
     min_consume: YuanAmount | None = Field(default=None, description="Cumulative consumption (alternative path)")
     discount: Rate = Decimal(1)

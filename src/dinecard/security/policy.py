@@ -33,6 +33,7 @@ class Rule:
 POLICY: dict[str, Rule] = {
     "store.create": Rule(frozenset({HQ}), Scope.CHAIN, "Open a store"),
     "store.list": Rule(ALL_ROLES, Scope.CHAIN, "List stores"),
+    "store.update": Rule(frozenset({HQ}), Scope.CHAIN, "Rename a store"),
     "member.register": Rule(ALL_ROLES, Scope.STORE, "Register a member (at the caller's store)"),
     "member.read": Rule(ALL_ROLES, Scope.CHAIN, "Look up a member (phone masked)"),
     "member.update": Rule(ALL_ROLES, Scope.CHAIN, "Change a member's name, birthday or profile"),
@@ -48,8 +49,8 @@ POLICY: dict[str, Rule] = {
     "program.change": Rule(frozenset({HQ}), Scope.CHAIN, "Change the programme"),
     "risk.read": Rule(frozenset({HQ}), Scope.CHAIN, "List risk events and alerts"),
     "risk.resolve": Rule(frozenset({HQ}), Scope.CHAIN, "Resolve a risk event or alert, with a note"),
-    "staff.manage": Rule(frozenset({HQ}), Scope.CHAIN, "Create and list staff accounts"),
-    "apikey.manage": Rule(frozenset({HQ}), Scope.CHAIN, "Create API keys"),
+    "staff.manage": Rule(frozenset({HQ}), Scope.CHAIN, "Create, list, disable and enable staff; reset passwords"),
+    "apikey.manage": Rule(frozenset({HQ}), Scope.CHAIN, "Create, list and revoke API keys"),
     "member.adjust": Rule(ALL_ROLES, Scope.STORE, "Adjust a member's balance or points, with a reason"),
     "approval.decide": Rule(frozenset({MANAGER, HQ}), Scope.STORE, "Approve a refund or adjustment"),
     "menu.read": Rule(ALL_ROLES, Scope.CHAIN, "Read the menu"),

@@ -194,13 +194,15 @@ def list_events(
     status: str | None = None,
     category: str | None = None,
     kind: str | None = None,
+    store_id: str | None = None,
     before: int | None = None,
     limit: int = 50,
 ) -> tuple[list[RiskEvent], int | None]:
     """A page of events, newest first, and the cursor for the next page (None at the end)."""
     assert 1 <= limit <= MAX_PAGE
     statement = select(RiskEvent).order_by(RiskEvent.id.desc()).limit(limit + 1)
-    for column, value in ((RiskEvent.status, status), (RiskEvent.category, category), (RiskEvent.kind, kind)):
+    filters = ((RiskEvent.status, status), (RiskEvent.category, category), (RiskEvent.kind, kind))
+    for column, value in (*filters, (RiskEvent.store_id, store_id)):
         if value is not None:
             statement = statement.where(column == value)
     if before is not None:

@@ -58,13 +58,14 @@ def list_events(
     status: Literal["open", "resolved"] | None = Query(default=None),
     category: Literal["risk", "alert"] | None = Query(default=None),
     kind: str | None = Query(default=None, max_length=40),
+    store_id: str | None = Query(default=None, max_length=26),
     before: int | None = Query(default=None, ge=1, le=ID_MAX, description="Cursor from `next_before`"),
     limit: int = Query(default=50, ge=1, le=risk_events.MAX_PAGE),
 ) -> RiskEventPage:
     authorize(principal, "risk.read")
     with container.database.read() as session:
         events, next_before = risk_events.list_events(
-            session, status=status, category=category, kind=kind, before=before, limit=limit
+            session, status=status, category=category, kind=kind, store_id=store_id, before=before, limit=limit
         )
         return RiskEventPage(items=[RiskEventOut.of(event) for event in events], next_before=next_before)
 

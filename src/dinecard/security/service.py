@@ -44,6 +44,22 @@ def create_api_key(uow: UnitOfWork, name: str, role: Role, store_id: str | None,
     return key_id, key.token
 
 
+def list_api_keys(session: Session) -> list[ApiKey]:
+    """Every key, newest first: prefix and hash only, never a secret."""
+    return list(session.execute(select(ApiKey).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())).scalars())
+
+
+def revoke_api_key(uow: UnitOfWork, key_id: str, now: datetime) -> ApiKey:
+    """Revoke a key for good; revoking it again changes nothing. Each process's authenticator stops
+    accepting it within AUTH_CACHE_SECONDS (at once in the process that calls `Authenticator.forget`)."""
+    key = uow.session.get(ApiKey, key_id)
+    if key is None:
+        raise DomainError(errors.API_KEY_NOT_FOUND)
+    if key.revoked_at is None:
+        key.revoked_at = now
+    return key
+
+
 def _lookup(session: Session, prefix: str) -> ApiKey | None:
     return session.execute(
         select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
@@ -79,6 +95,10 @@ class Authenticator:
         if not secret_matches(secret, cached[1]):
             raise DomainError(errors.UNAUTHENTICATED)
         return cached[2]
+
+    def forget(self, prefix: str) -> None:
+        """Drop a remembered key (after revoking it) so this process refuses it from the next request."""
+        self._cache.pop(prefix, None)
 
     def _staff(self, token: str) -> Principal:
         # Checked against the session row on every request, so a logout takes effect at once.

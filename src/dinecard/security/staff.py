@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dinecard.platform.db import UnitOfWork
@@ -63,6 +63,46 @@ def create_staff(
         )
     )
     return staff_id
+
+
+def _end_sessions(uow: UnitOfWork, staff_id: str, now: datetime) -> None:
+    """End every open login of the account: its tokens stop working at the next request."""
+    uow.session.execute(
+        update(StaffSession)
+        .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def _account(uow: UnitOfWork, staff_id: str) -> Staff:
+    statement = select(Staff).where(Staff.id == staff_id)
+    if uow.database.dialect == "postgresql":
+        statement = statement.with_for_update()
+    staff = uow.session.execute(statement).scalar_one_or_none()
+    if staff is None:
+        raise DomainError(errors.STAFF_NOT_FOUND)
+    return staff
+
+
+def set_disabled(uow: UnitOfWork, staff_id: str, disabled: bool, actor_id: str, now: datetime) -> Staff:
+    """Disable an account (its logins end at once) or enable it again; doing it twice changes nothing."""
+    if disabled and staff_id == actor_id:
+        raise DomainError(errors.STAFF_SELF_DISABLE)  # HQ must not lock itself out
+    staff = _account(uow, staff_id)
+    if disabled and staff.disabled_at is None:
+        staff.disabled_at = now
+        _end_sessions(uow, staff_id, now)
+    elif not disabled:
+        staff.disabled_at = None
+    return staff
+
+
+def reset_password(uow: UnitOfWork, staff_id: str, password: str, now: datetime) -> Staff:
+    """Set a new password (told to its owner in person); the account's open logins end."""
+    staff = _account(uow, staff_id)
+    staff.password_hash = _hasher.hash(password)
+    _end_sessions(uow, staff_id, now)
+    return staff
 
 
 def _principal(staff: Staff) -> Principal:

@@ -1,12 +1,14 @@
-"""Staff login and logout, staff accounts and API keys."""
+"""Staff login and logout, staff accounts (create, list, disable, enable, new password) and API keys
+(create, list, revoke)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -15,9 +17,9 @@ from dinecard.platform.container import Container
 from dinecard.platform.deps import SESSION_COOKIE, ContainerDep, IdempotencyKey, PrincipalDep, request_token, run_write
 from dinecard.security import staff as staff_service
 from dinecard.security.domain import Role
-from dinecard.security.models import Staff
+from dinecard.security.models import ApiKey, Staff
 from dinecard.security.policy import authorize
-from dinecard.security.service import create_api_key
+from dinecard.security.service import create_api_key, list_api_keys, revoke_api_key
 from dinecard.shared.errors import DomainError
 
 router = APIRouter(tags=["security"])
@@ -60,6 +62,24 @@ class StaffOut(BaseModel):
     display_name: str
     role: Role
     store_id: str | None
+    disabled_at: datetime | None = None
+
+    @classmethod
+    def of(cls, staff: Staff) -> StaffOut:
+        return cls(
+            id=staff.id,
+            username=staff.username,
+            display_name=staff.display_name,
+            role=Role(staff.role),
+            store_id=staff.store_id,
+            disabled_at=staff.disabled_at,
+        )
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=8, max_length=200)
 
 
 class ApiKeyCreate(BaseModel):
@@ -76,6 +96,28 @@ class ApiKeyOut(BaseModel):
     role: Role
     store_id: str | None
     key: str = Field(description="Shown once; only its hash is stored")
+
+
+class ApiKeyListed(BaseModel):
+    id: str
+    name: str
+    role: Role
+    store_id: str | None
+    prefix: str = Field(description="The key reads dc_<prefix>.<secret>; the secret is never shown again")
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyListed:
+        return cls(
+            id=key.id,
+            name=key.name,
+            role=Role(key.role),
+            store_id=key.store_id,
+            prefix=key.prefix,
+            created_at=key.created_at,
+            revoked_at=key.revoked_at,
+        )
 
 
 def sign_in(request: Request, container: Container, username: str, password: str) -> staff_service.Login:
@@ -194,10 +236,73 @@ def list_staff(container: ContainerDep, principal: PrincipalDep) -> list[StaffOu
     authorize(principal, "staff.manage")
     with container.database.read() as session:
         rows = session.execute(select(Staff).order_by(Staff.username)).scalars().all()
-        return [
-            StaffOut(id=r.id, username=r.username, display_name=r.display_name, role=Role(r.role), store_id=r.store_id)
-            for r in rows
-        ]
+        return [StaffOut.of(row) for row in rows]
+
+
+StaffId = Annotated[str, Path(max_length=26)]
+
+
+@router.post("/staff/{staff_id}/disable", response_model=StaffOut, summary="Disable a staff account")
+def disable_staff(
+    staff_id: StaffId,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Its logins end at once and it cannot log in until enabled again."""
+    authorize(principal, "staff.manage")
+    return run_write(
+        request,
+        container,
+        principal,
+        idempotency_key,
+        None,
+        lambda uow, now: StaffOut.of(staff_service.set_disabled(uow, staff_id, True, principal.key_id, now)),
+        status_code=200,
+    )
+
+
+@router.post("/staff/{staff_id}/enable", response_model=StaffOut, summary="Enable a disabled staff account")
+def enable_staff(
+    staff_id: StaffId,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    authorize(principal, "staff.manage")
+    return run_write(
+        request,
+        container,
+        principal,
+        idempotency_key,
+        None,
+        lambda uow, now: StaffOut.of(staff_service.set_disabled(uow, staff_id, False, principal.key_id, now)),
+        status_code=200,
+    )
+
+
+@router.post("/staff/{staff_id}/password", response_model=StaffOut, summary="Set a new password for a staff account")
+def reset_staff_password(
+    staff_id: StaffId,
+    body: PasswordReset,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """The account's open logins end; its owner logs in with the new password."""
+    authorize(principal, "staff.manage")
+    return run_write(
+        request,
+        container,
+        principal,
+        idempotency_key,
+        body,
+        lambda uow, now: StaffOut.of(staff_service.reset_password(uow, staff_id, body.password, now)),
+        status_code=200,
+    )
 
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyOut, summary="Create an API key")
@@ -215,3 +320,34 @@ def create_key(
 
     # No Idempotency-Key here: a replay would have to store the new key's secret to answer again.
     return run_write(request, container, principal, None, body, operation)
+
+
+@router.get("/api-keys", response_model=list[ApiKeyListed], summary="List API keys (never their secrets)")
+def list_keys(container: ContainerDep, principal: PrincipalDep) -> list[ApiKeyListed]:
+    authorize(principal, "apikey.manage")
+    with container.database.read() as session:
+        return [ApiKeyListed.of(key) for key in list_api_keys(session)]
+
+
+@router.post("/api-keys/{key_id}/revoke", response_model=ApiKeyListed, summary="Revoke an API key for good")
+def revoke_key(
+    key_id: Annotated[str, Path(max_length=26)],
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Refused (401) from the next request in this process, within 30 s in every other."""
+    authorize(principal, "apikey.manage")
+    response = run_write(
+        request,
+        container,
+        principal,
+        idempotency_key,
+        None,
+        lambda uow, now: ApiKeyListed.of(revoke_api_key(uow, key_id, now)),
+        status_code=200,
+    )
+    # After the commit: forgotten earlier, a concurrent request could remember the key again.
+    request.app.state.authenticator.forget(json.loads(bytes(response.body))["prefix"])
+    return response

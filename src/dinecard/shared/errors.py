@@ -69,6 +69,8 @@ FORBIDDEN = add("forbidden", 403, "当前角色无权执行此操作", "Your rol
 # Not found
 MEMBER_NOT_FOUND = add("member_not_found", 404, "会员不存在", "No such member")
 STORE_NOT_FOUND = add("store_not_found", 404, "门店不存在", "No such store")
+STAFF_NOT_FOUND = add("staff_not_found", 404, "员工账号不存在", "No such staff account")
+API_KEY_NOT_FOUND = add("api_key_not_found", 404, "接口密钥不存在", "No such API key")
 ORDER_NOT_FOUND = add("order_not_found", 404, "订单不存在", "No such order")
 NOT_FOUND = add("not_found", 404, "资源不存在", "Not found")
 # Conflicts with current state
@@ -127,6 +129,9 @@ LEVELS_IN_USE = add(
 RATE_LIMITED = add("rate_limited", 429, "操作过于频繁，请稍后再试", "Too many requests; retry later")
 LOGIN_FAILED = add("login_failed", 401, "用户名或密码错误", "Wrong username or password")
 USERNAME_TAKEN = add("username_taken", 409, "用户名已存在", "This username is taken")
+STAFF_SELF_DISABLE = add(
+    "staff_self_disable", 409, "不能停用自己正在使用的账号", "You cannot disable the account you are signed in with"
+)
 STORE_REQUIRED = add(
     "store_required", 422, "收银员和店长必须归属一个门店", "Cashiers and store managers belong to a store"
 )

@@ -24,6 +24,14 @@ def create_store(uow: UnitOfWork, code: str, name: str, now: datetime) -> Store:
     return store
 
 
+def rename_store(uow: UnitOfWork, store_id: str, name: str) -> Store:
+    store = uow.session.get(Store, store_id)
+    if store is None:
+        raise DomainError(errors.STORE_NOT_FOUND)
+    store.name = name
+    return store
+
+
 def list_stores(session: Session) -> list[Store]:
     return list(session.execute(select(Store).order_by(Store.code)).scalars())
 

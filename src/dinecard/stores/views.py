@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,12 @@ class StoreCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=80)
+
+
+class StoreChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=80)
 
 
@@ -56,3 +62,21 @@ def list_all(container: ContainerDep, _principal: CanStoreList) -> list[StoreOut
         return [
             StoreOut(id=s.id, code=s.code, name=s.name, created_at=s.created_at) for s in service.list_stores(session)
         ]
+
+
+@router.patch("/{store_id}", response_model=StoreOut, summary="Rename a store")
+def rename(
+    store_id: Annotated[str, Path(max_length=26)],
+    body: StoreChange,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    authorize(principal, "store.update")
+
+    def operation(uow, now):  # type: ignore[no-untyped-def]
+        store = service.rename_store(uow, store_id, body.name)
+        return StoreOut(id=store.id, code=store.code, name=store.name, created_at=store.created_at)
+
+    return run_write(request, container, principal, idempotency_key, body, operation, status_code=200)

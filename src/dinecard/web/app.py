@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 from dinecard.web import console, member, pages, till
+from dinecard.web.member_session import MemberLoginRequired, to_member_login
 from dinecard.web.session import LoginRequired, to_login
 from dinecard.web.templating import HERE
 
@@ -21,3 +22,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
         return to_login(exc)
+
+    @app.exception_handler(MemberLoginRequired)
+    async def _member_login_required(request: Request, exc: MemberLoginRequired) -> Response:
+        return to_member_login(exc)

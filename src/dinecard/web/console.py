@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from dinecard.web import console_catalog, console_dashboard, console_members, console_program
-from dinecard.web.console_common import CONSOLE_ROLES
+from dinecard.web import (
+    console_catalog,
+    console_dashboard,
+    console_lottery,
+    console_mall,
+    console_members,
+    console_org,
+    console_program,
+    console_risk,
+)
+from dinecard.web.console_common import CONSOLE_ROLES, use_caller_locale
 from dinecard.web.i18n import register
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+# Every console page speaks the caller's language, also in messages made without the request.
+router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(use_caller_locale)])
 
 __all__ = ["CONSOLE_ROLES", "router"]
 
@@ -28,5 +38,13 @@ register(
 
 # The front page is at the prefix itself, which an included router cannot have ("" path).
 router.add_api_route("", console_dashboard.console_home, methods=["GET"])
-for _screen in (console_members, console_program, console_catalog):
+for _screen in (
+    console_members,
+    console_program,
+    console_catalog,
+    console_mall,
+    console_lottery,
+    console_org,
+    console_risk,
+):
     router.include_router(_screen.router)

@@ -1,4 +1,5 @@
-"""Coupons, menu, points mall and lottery in the console; and the audit log."""
+"""Coupon templates (create, rename, restock, stop and restart) and the menu in the console; and the
+audit log. The points mall and the lottery are in console_mall.py and console_lottery.py."""
 
 from __future__ import annotations
 
@@ -10,16 +11,15 @@ from starlette.responses import Response
 
 from dinecard.coupons import service as coupons
 from dinecard.coupons.domain import CouponKind
-from dinecard.coupons.schemas import TemplateCreate, TemplateOut
-from dinecard.lottery import service as lottery
-from dinecard.lottery.views import lottery_out
-from dinecard.mall import service as mall
-from dinecard.mall.schemas import RewardOut
+from dinecard.coupons.schemas import TemplateCreate, TemplateOut, TemplatePatch
 from dinecard.menu import service as menu
 from dinecard.menu.views import DishCreate, DishOut
 from dinecard.security import audit
+from dinecard.security.domain import Principal
 from dinecard.security.policy import authorize
 from dinecard.web.console_common import CONSOLE_ROLES, FormRefused, build, container_of, new_key, write
+from dinecard.web.console_rewards_forms import save, texts
+from dinecard.web.console_rewards_text import COUPON_WORDS
 from dinecard.web.i18n import register
 from dinecard.web.session import staff_page
 from dinecard.web.templating import render
@@ -58,33 +58,38 @@ register(
         "menu.price": ("价格（元）", "Price (yuan)"),
         "menu.create": ("添加", "Add"),
         "menu.created": ("已添加 {code}", "Added {code}"),
-        "rewards.title": ("积分商城与抽奖", "Points mall and lotteries"),
-        "rewards.mall": ("积分商城", "Points mall"),
-        "rewards.price": ("所需积分", "Points price"),
-        "rewards.remaining": ("剩余", "Left"),
-        "rewards.lotteries": ("抽奖活动", "Lotteries"),
-        "rewards.cost": ("每次消耗积分", "Points per draw"),
-        "rewards.prize": ("奖品", "Prize"),
-        "rewards.probability": ("中奖概率", "Chance"),
-        "rewards.expected": ("每次期望成本（积分）", "Expected cost per draw (points)"),
-        "rewards.margin": ("每次期望盈余（积分）", "Expected margin per draw (points)"),
-        "rewards.running": ("进行中", "Running"),
         "audit.title": ("审计日志（最近 50 条）", "Audit log (newest 50)"),
         "audit.member": ("会员编号", "Member id"),
         "audit.filter": ("筛选", "Filter"),
         "audit.target": ("对象", "Target"),
     }
 )
+register(COUPON_WORDS)
 
 COUPON_FIELDS = ("code", "name", "kind", "value", "threshold", "rate", "cap", "dish_ids", "days", "stock", "limit")
 
 
-def _coupons_page(request: Request, form: dict[str, str] | None = None, refused: FormRefused | None = None) -> Response:
+NOTICES = frozenset({"saved", "stopped", "started"})
+
+
+def _coupons_page(
+    request: Request,
+    form: dict[str, str] | None = None,
+    refused: FormRefused | None = None,
+    edit_form: dict[str, str] | None = None,
+    refused_at: str = "create",
+) -> Response:
     principal = staff_page(request, CONSOLE_ROLES)
     container = container_of(request)
     with container.database.read() as session:
         rows = [TemplateOut.of(row) for row in coupons.list_templates(session)]
     blank = dict.fromkeys(COUPON_FIELDS, "") | {"kind": "cash", "days": "30", "idempotency_key": new_key()}
+    editing = edit_form["code"] if edit_form else request.query_params.get("edit", "")[:40]
+    chosen = next((row for row in rows if row.code == editing), None)
+    if chosen is not None and edit_form is None:
+        edit_form = {"code": chosen.code, "name": chosen.name, "name_en": chosen.name_en or ""}
+        edit_form |= {"stock": "" if chosen.stock is None else str(chosen.stock), "idempotency_key": new_key()}
+    notice = request.query_params.get("notice")
     return render(
         request,
         "console/coupons.html",
@@ -95,7 +100,13 @@ def _coupons_page(request: Request, form: dict[str, str] | None = None, refused:
         kinds=[kind.value for kind in CouponKind],
         form=form or blank,
         refused=refused,
+        refused_at=refused_at,
+        edited=chosen,
+        edit_form=edit_form if chosen is not None else None,
+        keys={row.code: new_key() for row in rows},
         created=request.query_params.get("created"),
+        notice=notice if notice in NOTICES else None,
+        notice_id=request.query_params.get("id", "")[:40],
     )
 
 
@@ -135,6 +146,51 @@ async def create_coupon_template(request: Request) -> Response:
     except FormRefused as refused:
         return _coupons_page(request, form, refused)
     return RedirectResponse(f"/console/coupons?created={body.code}", status_code=303)
+
+
+@router.post("/coupons/{template_code}")
+async def change_coupon_template(request: Request, template_code: str) -> Response:
+    principal = staff_page(request, CONSOLE_ROLES)
+    form = texts(await request.form(), ("name", "name_en", "stock", "idempotency_key")) | {"code": template_code}
+    data = {"name": form["name"], "name_en": form["name_en"] or None, "stock": form["stock"] or None}
+    try:
+        authorize(principal, "coupon_template.manage")
+        body: TemplatePatch = build(TemplatePatch, data)
+        _patch_template(request, principal, template_code, form["idempotency_key"], body)
+    except FormRefused as refused:
+        return _coupons_page(request, refused=refused, edit_form=form, refused_at="edit")
+    return RedirectResponse(f"/console/coupons?notice=saved&id={template_code}", status_code=303)
+
+
+@router.post("/coupons/{template_code}/active")
+async def stop_or_restart_coupon_template(request: Request, template_code: str) -> Response:
+    principal = staff_page(request, CONSOLE_ROLES)
+    form = texts(await request.form(), ("active", "idempotency_key"))
+    try:
+        authorize(principal, "coupon_template.manage")
+        body: TemplatePatch = build(TemplatePatch, {"active": form["active"]})
+        _patch_template(request, principal, template_code, form["idempotency_key"], body)
+    except FormRefused as refused:
+        return _coupons_page(request, refused=refused, refused_at="list")
+    notice = "started" if body.active else "stopped"
+    return RedirectResponse(f"/console/coupons?notice={notice}&id={template_code}", status_code=303)
+
+
+def _patch_template(request: Request, principal: Principal, code: str, key: str, body: TemplatePatch) -> None:
+    """PATCH /api/v1/coupon-templates/{template_code}: the fields sent change, the others stay."""
+
+    def operation(uow, now):  # type: ignore[no-untyped-def]
+        current = coupons.get_template(uow.session, code)
+        given = body.model_fields_set
+        fields = coupons.TemplateFields(
+            name=body.name if body.name is not None else current.name,
+            name_en=body.name_en if "name_en" in given else current.name_en,
+            stock=body.stock if "stock" in given else current.stock,
+            active=body.active if body.active is not None else current.active,
+        )
+        return TemplateOut.of(coupons.update_template(uow, code, fields, now))
+
+    save(request, principal, key, body, operation)
 
 
 def _menu_page(request: Request, form: dict[str, str] | None = None, refused: FormRefused | None = None) -> Response:
@@ -187,19 +243,6 @@ def create_dish(
     except FormRefused as refused:
         return _menu_page(request, form, refused)
     return RedirectResponse(f"/console/menu?created={body.id}", status_code=303)
-
-
-@router.get("/rewards")
-def rewards(request: Request) -> Response:
-    principal = staff_page(request, CONSOLE_ROLES)
-    container = container_of(request)
-    now = container.clock.now()
-    with container.database.read() as session:
-        mall_rows = [RewardOut.of(row) for row in mall.list_rewards(session)]
-        lotteries = [lottery_out(session, container, row, now) for row in lottery.list_lotteries(session)]
-    return render(
-        request, "console/rewards.html", principal=principal, section="rewards", rewards=mall_rows, lotteries=lotteries
-    )
 
 
 @router.get("/audit")

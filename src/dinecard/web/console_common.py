@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +17,19 @@ from dinecard.platform.db import UnitOfWork
 from dinecard.platform.deps import run_write
 from dinecard.security.domain import Principal, Role
 from dinecard.shared.errors import DomainError
-from dinecard.web.i18n import LANG_COOKIE, locale_of
+from dinecard.web import form_messages
+from dinecard.web.i18n import DEFAULT_LOCALE, LANG_COOKIE, locale_of
 
 CONSOLE_ROLES = frozenset({Role.HQ_ADMIN})
+
+# The caller's language for messages made where no request is at hand (build): set for each
+# console request by `use_caller_locale`, the console router's dependency.
+_LOCALE: ContextVar[str] = ContextVar("dinecard_console_locale", default=DEFAULT_LOCALE)
+
+
+async def use_caller_locale(request: Request) -> None:
+    """Async on purpose: set in the request's own context, it reaches the (threaded) page function."""
+    _LOCALE.set(locale_of(request.cookies.get(LANG_COOKIE)))
 
 
 def new_key() -> str:
@@ -31,14 +42,10 @@ def container_of(request: Request) -> Container:
     return container
 
 
-def field_errors(error: ValidationError) -> dict[str, str]:
-    """Each message by its field (the dotted path of the body model; a whole-model error under "")."""
-    found: dict[str, str] = {}
-    for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"])
-        message = str(item["msg"]).removeprefix("Value error, ")
-        found.setdefault(path, message)
-    return found
+def field_errors(error: ValidationError, locale: str | None = None) -> dict[str, str]:
+    """Each message by its field (the dotted path of the body model; a whole-model error under ""),
+    in the caller's language (`locale`, else the console request's): see form_messages."""
+    return form_messages.by_field(error.errors(), locale or _LOCALE.get())
 
 
 def domain_message(request: Request, error: DomainError) -> str:
@@ -76,5 +83,5 @@ def write(
     except DomainError as refused:
         raise FormRefused({}, domain_message(request, refused)) from refused
     except ValidationError as invalid:
-        raise FormRefused(field_errors(invalid)) from invalid
+        raise FormRefused(field_errors(invalid, locale_of(request.cookies.get(LANG_COOKIE)))) from invalid
     return json.loads(bytes(response.body))

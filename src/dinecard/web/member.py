@@ -23,10 +23,13 @@ from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
 from dinecard.web.member_home import HISTORY_ROWS, load_home
 from dinecard.web.member_session import (
+    MemberLoginRequired,
     clear_member_cookie,
     current_member_id,
-    issue_token,
+    end_session,
+    member_page,
     set_member_cookie,
+    start_session,
 )
 from dinecard.web.member_text import kind_label
 from dinecard.web.templating import render
@@ -68,10 +71,11 @@ def _known_member(container: Container, phone: str) -> str | None:
 
 
 @router.get("/login")
-def login_page(request: Request) -> Response:
+def login_page(request: Request, expired: str | None = None) -> Response:
     if current_member_id(request) is not None:
         return RedirectResponse("/me", status_code=303)
-    return _page(request, "member/login.html", error=None, phone="")
+    notice = "me.login.session_ended" if expired else None
+    return _page(request, "member/login.html", error=None, phone="", notice=notice)
 
 
 @router.post("/login")
@@ -135,12 +139,13 @@ def verify_code(
         }[verdict]
         return _page(request, "member/verify.html", status_code=401, error=error, phone=phone, notice=None)
     response = RedirectResponse("/me", status_code=303)
-    set_member_cookie(response, request, issue_token(container, member_id, now))
+    set_member_cookie(response, request, start_session(container, request, member_id, now))
     return response
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    end_session(request)  # the login ends on the server: a copy of the cookie is refused from now on
     response = _to_login()
     clear_member_cookie(response)
     return response
@@ -151,24 +156,20 @@ def logout() -> Response:
 
 @router.get("")
 def home(request: Request) -> Response:
-    member_id = current_member_id(request)
-    if member_id is None:
-        return _to_login()
+    member_id = member_page(request)
     container = _container(request)
     now = container.clock.now()
     with container.database.read() as session:
         try:
             page = load_home(session, container.cipher, container.program, member_id, now)
         except DomainError:
-            return _to_login()
+            raise MemberLoginRequired(had_cookie=True) from None
     return _page(request, "member/home.html", home=page, now=now)
 
 
 @router.get("/history")
 def more_history(request: Request, kind: str = "money", before: int | None = None) -> Response:
-    member_id = current_member_id(request)
-    if member_id is None:
-        return _to_login()
+    member_id = member_page(request)
     container = _container(request)
     kind = "points" if kind == "points" else "money"
     with container.database.read() as session:
@@ -206,10 +207,9 @@ def _spaced(code: str) -> str:
 
 @router.get("/code")
 def code_page(request: Request) -> Response:
-    member_id = current_member_id(request)
-    current = _current_code(request, member_id) if member_id else None
+    current = _current_code(request, member_page(request))
     if current is None:
-        return _to_login()
+        raise MemberLoginRequired(had_cookie=True)
     code, refresh = current
     response = _page(request, "member/code.html", code=code, spaced=_spaced(code), svg=_code_svg(code), refresh=refresh)
     response.headers["Cache-Control"] = "no-store"

@@ -53,6 +53,10 @@ register(
         "me.login.expired": ("验证码已失效，请重新获取", "This code is no longer valid; ask for a new one"),
         "me.login.locked": ("错误次数过多，请重新获取验证码", "Too many wrong tries; ask for a new code"),
         "me.logout": ("退出登录", "Log out"),
+        "me.login.session_ended": (
+            "登录已过期或已退出，请重新登录",
+            "Your login has expired or ended; please log in again",
+        ),
         "me.hello": ("您好，{name}", "Hello, {name}"),
         "me.member": ("会员", "member"),
         "me.card_no": ("卡号", "Card no."),

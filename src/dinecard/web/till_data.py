@@ -1,13 +1,14 @@
-"""What the till's receipt and shift pages read: records of the wallet, shaped for the templates."""
+"""What the till's receipt page reads: records of the wallet, shaped for the templates.
+
+A checkout's receipt shows its lines (as stored with the checkout), its discounts and coupons,
+and the stamp cards it stamped: stamps earned, where the card stands, how many more for the
+reward, and any voucher a full card turned into (from the stamp entries of the order)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import UTC, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dinecard.coupons import service as coupons
@@ -17,6 +18,7 @@ from dinecard.members import service as members
 from dinecard.platform.container import Container
 from dinecard.program.domain import RechargeTier
 from dinecard.shared.money import Money
+from dinecard.stamps.models import StampCard, StampEntry
 from dinecard.stores.models import Store
 from dinecard.wallet.models import Checkout, Recharge, Refund
 
@@ -92,6 +94,8 @@ def load_receipt(session: Session, container: Container, order_no: str, locale: 
         refunded = checkout.refunded_principal_fen + checkout.refunded_bonus_fen + checkout.refunded_other_fen
         receipt.update(
             kind="checkout",
+            items=_items(checkout.items),
+            stamps=stamp_progress(session, checkout.member_id, order_no, locale),
             bill_total=Money(checkout.bill_total_fen),
             discounts=[{"kind": d["kind"], "amount": Money(d["amount_fen"])} for d in checkout.discounts or []],
             discount=Money(checkout.discount_fen),
@@ -150,109 +154,63 @@ def load_receipt(session: Session, container: Container, order_no: str, locale: 
     return receipt
 
 
-def business_day_start(now: datetime, timezone: str) -> datetime:
-    zone = ZoneInfo(timezone)
-    return datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone).astimezone(UTC)
+def _items(stored: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The bill's lines as the checkout kept them: name, quantity, unit price and the line's amount."""
+    return [
+        {
+            "dish_id": line.get("dish_id"),
+            "name": line.get("name") or line.get("dish_id") or "",
+            "quantity": int(line["quantity"]),
+            "unit_price": Money(int(line["unit_price_fen"])),
+            "amount": Money(int(line["unit_price_fen"]) * int(line["quantity"])),
+        }
+        for line in stored or []
+    ]
 
 
-def _zero_group() -> dict[str, Any]:
-    return {"count": 0, "amount": Money.zero()}
-
-
-def shift_summary(session: Session, store_id: str, now: datetime, timezone: str) -> dict[str, Any]:
-    """R-CMP-5: today's business at this store, by tender, and the cash the drawer should hold."""
-    since = business_day_start(now, timezone)
-    recharges = list(
+def stamp_progress(session: Session, member_id: str, order_no: str, locale: str) -> list[dict[str, Any]]:
+    """Each stamp card this checkout stamped: earned, on the card right after, to go, vouchers won."""
+    entries = list(
         session.execute(
-            select(Recharge).where(Recharge.store_id == store_id, Recharge.created_at >= since).order_by(Recharge.id)
+            select(StampEntry)
+            .where(StampEntry.order_no == order_no, StampEntry.member_id == member_id)
+            .order_by(StampEntry.id)
         ).scalars()
     )
-    checkouts = list(
-        session.execute(
-            select(Checkout).where(Checkout.store_id == store_id, Checkout.created_at >= since).order_by(Checkout.id)
-        ).scalars()
-    )
-    refunds = list(
-        session.execute(
-            select(Refund).where(Refund.store_id == store_id, Refund.created_at >= since).order_by(Refund.id)
-        ).scalars()
-    )
-    used = list(
-        session.execute(
-            select(Coupon).where(Coupon.used_store_id == store_id, Coupon.used_at >= since, Coupon.status == "used")
-        ).scalars()
-    )
-    recharge_by: dict[str, dict[str, Any]] = defaultdict(_zero_group)
-    for row in recharges:
-        group = recharge_by[row.payment_method]
-        group["count"] += 1
-        group["amount"] += Money(row.amount_fen)
-    other_by: dict[str, dict[str, Any]] = defaultdict(_zero_group)
-    for checkout_row in checkouts:
-        if checkout_row.other_tender_fen:
-            group = other_by[checkout_row.other_tender_method or "other"]
-            group["count"] += 1
-            group["amount"] += Money(checkout_row.other_tender_fen)
-    # Money handed back: a checkout refund's other tender goes back the way the bill was paid,
-    # a recharge refund's principal the way the recharge was paid.
-    originals_checkout = {
-        row.order_no: row.other_tender_method
-        for row in session.execute(
-            select(Checkout).where(Checkout.order_no.in_({r.original_order_no for r in refunds}))
-        ).scalars()
-    }
-    originals_recharge = {
-        row.order_no: row.payment_method
-        for row in session.execute(
-            select(Recharge).where(Recharge.order_no.in_({r.original_order_no for r in refunds}))
-        ).scalars()
-    }
-    paid_back_by: dict[str, dict[str, Any]] = defaultdict(_zero_group)
-    for refund_row in refunds:
-        if refund_row.kind == "checkout_refund":
-            method, money = originals_checkout.get(refund_row.original_order_no), Money(refund_row.other_tender_fen)
-        else:
-            method, money = originals_recharge.get(refund_row.original_order_no), Money(refund_row.principal_fen)
-        if money.fen:
-            group = paid_back_by[method or "other"]
-            group["count"] += 1
-            group["amount"] += money
-
-    def cash_in(groups: dict[str, dict[str, Any]]) -> Money:
-        group = groups.get("cash")
-        return group["amount"] if group else Money.zero()
-
-    cash = cash_in(recharge_by) + cash_in(other_by) - cash_in(paid_back_by)
-    total = sum
-    return {
-        "since": since,
-        "store": session.get(Store, store_id),
-        "recharges": {
-            "count": len(recharges),
-            "amount": total((Money(r.amount_fen) for r in recharges), Money.zero()),
-            "bonus": total((Money(r.bonus_fen) for r in recharges), Money.zero()),
-            "by_method": dict(sorted(recharge_by.items())),
-        },
-        "checkouts": {
-            "count": len(checkouts),
-            "bill": total((Money(c.bill_total_fen) for c in checkouts), Money.zero()),
-            "payable": total((Money(c.payable_fen) for c in checkouts), Money.zero()),
-            "principal": total((Money(c.paid_principal_fen) for c in checkouts), Money.zero()),
-            "bonus": total((Money(c.paid_bonus_fen) for c in checkouts), Money.zero()),
-            "from_balance": total((Money(c.paid_principal_fen + c.paid_bonus_fen) for c in checkouts), Money.zero()),
-            "other": total((Money(c.other_tender_fen) for c in checkouts), Money.zero()),
-            "other_by_method": dict(sorted(other_by.items())),
-            "points_used": sum(c.points_used for c in checkouts),
-            "points_earned": sum(c.points_earned for c in checkouts),
-        },
-        "refunds": {
-            "count": len(refunds),
-            "amount": total((Money(r.amount_fen) for r in refunds), Money.zero()),
-            "to_balance": total(
-                (Money(r.principal_fen + r.bonus_fen) for r in refunds if r.kind == "checkout_refund"), Money.zero()
-            ),
-            "paid_back_by_method": dict(sorted(paid_back_by.items())),
-        },
-        "coupons": {"count": len(used), "amount": total((Money(c.discount_fen) for c in used), Money.zero())},
-        "cash_expected": cash,
-    }
+    cards: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if entry.reason not in ("purchase", "completed"):
+            continue  # a later refund of this bill is on the refund's receipt, not here
+        card = cards.setdefault(entry.card_id, {"earned": 0, "won": [], "last_id": entry.id})
+        card["last_id"] = max(card["last_id"], entry.id)
+        if entry.reason == "purchase":
+            card["earned"] += entry.delta
+        elif entry.coupon_code:
+            card["won"].append(entry.coupon_code)
+    if not cards:
+        return []
+    rows = {row.id: row for row in session.execute(select(StampCard).where(StampCard.id.in_(cards))).scalars()}
+    reward_names = _template_names(session, {row.reward_template_code for row in rows.values()}, locale)
+    progress: list[dict[str, Any]] = []
+    for card_id, card in cards.items():
+        row = rows[card_id]
+        # The card's stamps right after this bill: every entry of this member's card up to its last one.
+        stamps = session.execute(
+            select(func.coalesce(func.sum(StampEntry.delta), 0)).where(
+                StampEntry.member_id == member_id, StampEntry.card_id == card_id, StampEntry.id <= card["last_id"]
+            )
+        ).scalar_one()
+        reward = reward_names.get(row.reward_template_code, row.reward_template_code)
+        progress.append(
+            {
+                "card_id": card_id,
+                "name": row.name if locale == "zh" else row.name_en or row.name,
+                "earned": card["earned"],
+                "stamps": int(stamps),
+                "needed": row.stamps_needed,
+                "to_go": row.stamps_needed - int(stamps),
+                "reward": reward,
+                "won": [{"code": code, "name": reward} for code in card["won"]],
+            }
+        )
+    return progress
