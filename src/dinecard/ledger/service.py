@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from dinecard.ledger.domain import (
@@ -23,7 +24,18 @@ from dinecard.ledger.models import Account, JournalTransaction, Posting
 from dinecard.platform.db import NEW_COUNTER_ACCOUNTS, UnitOfWork
 from dinecard.points.domain import Lot
 
-POSTINGS_TABLE = Table("ledger_postings", Posting.metadata)
+POSTINGS_TABLE = cast(Table, Posting.__table__)
+TRANSACTIONS_TABLE = cast(Table, JournalTransaction.__table__)
+ACCOUNTS_TABLE = cast(Table, Account.__table__)
+# The statements of every journal transaction, built once (UnitOfWork.execute).
+INSERT_TRANSACTION = insert(TRANSACTIONS_TABLE).returning(TRANSACTIONS_TABLE.c.id)
+MOVE_BALANCE = (
+    update(ACCOUNTS_TABLE)
+    .where(ACCOUNTS_TABLE.c.id == bindparam("account_id"))
+    .values(balance=ACCOUNTS_TABLE.c.balance + bindparam("delta"))
+    .returning(ACCOUNTS_TABLE.c.balance)
+)
+INSERT_POSTINGS = insert(POSTINGS_TABLE)
 # session.info key: (kind, entries) of each journal transaction written, read after commit (metrics).
 RECORDED_TRANSACTIONS = "ledger_recorded_transactions"
 PREFETCHED_ACCOUNTS = "ledger_prefetched_accounts"
@@ -252,18 +264,17 @@ def record(
     entries = _merge_zero_money_legs(entries)
     assert_balanced(entries)
     uow.session.info.setdefault(RECORDED_TRANSACTIONS, []).append((kind, entries))
-    transaction_id = uow.session.execute(
-        insert(JournalTransaction)
-        .values(
-            kind=kind,
-            member_id=member_id,
-            store_id=store_id,
-            order_no=order_no,
-            program_version=program_version,
-            created_at=now,
-            memo=memo,
-        )
-        .returning(JournalTransaction.id)
+    transaction_id: int = uow.execute(
+        INSERT_TRANSACTION,
+        {
+            "kind": kind,
+            "member_id": member_id,
+            "store_id": store_id,
+            "order_no": order_no,
+            "program_version": program_version,
+            "created_at": now,
+            "memo": memo,
+        },
     ).scalar_one()
     deltas: dict[int, int] = defaultdict(int)
     for entry in entries:
@@ -272,16 +283,11 @@ def record(
     balances_after: dict[int, int] = {}
     for account_id, delta in deltas.items():
         # The CHECK constraints refuse a negative member balance even if a rule above is wrong.
-        balances_after[account_id] = uow.session.execute(
-            update(Account)
-            .where(Account.id == account_id)
-            .values(balance=Account.balance + delta)
-            .returning(Account.balance)
-        ).scalar_one()
+        balances_after[account_id] = uow.execute(MOVE_BALANCE, {"account_id": account_id, "delta": delta}).scalar_one()
     if entries:
         # The Core table insert keeps NULL balances in one executemany (the ORM would split it).
-        uow.session.execute(
-            insert(POSTINGS_TABLE),
+        uow.execute(
+            INSERT_POSTINGS,
             [
                 {
                     "transaction_id": transaction_id,

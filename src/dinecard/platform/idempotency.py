@@ -12,9 +12,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Integer, String, select, update
+from sqlalchemy import JSON, Integer, String, Table, bindparam, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dinecard.platform.db import Base, UnitOfWork, UtcDateTime
@@ -33,6 +33,11 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     response: Mapped[Any] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+RECORDS = cast(Table, IdempotencyRecord.__table__)
+# Built once; the SET clause comes from the parameters given at execution (status_code, response).
+COMPLETE = update(RECORDS).where(RECORDS.c.scope == bindparam("b_scope"), RECORDS.c.key == bindparam("b_key"))
 
 
 @dataclass(frozen=True)
@@ -58,9 +63,8 @@ def validate_key(key: str) -> str:
 
 def claim(uow: UnitOfWork, scope: str, key: str, fingerprint: str, now: datetime) -> StoredResponse | None:
     """Claim the key for this transaction, or return the answer already given for it."""
-    table = IdempotencyRecord.__table__
     if uow.insert_ignoring_conflict_returning(
-        table, {"scope": scope, "key": key, "request_hash": fingerprint, "created_at": now}, ["scope", "key"]
+        RECORDS, {"scope": scope, "key": key, "request_hash": fingerprint, "created_at": now}, ["scope", "key"]
     ):
         return None  # ours: claimed in this transaction (the usual case: one statement)
     row = uow.session.execute(
@@ -77,8 +81,4 @@ def claim(uow: UnitOfWork, scope: str, key: str, fingerprint: str, now: datetime
 
 
 def complete(uow: UnitOfWork, scope: str, key: str, status_code: int, body: Any) -> None:
-    uow.session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
-        .values(status_code=status_code, response=body)
-    )
+    uow.execute(COMPLETE, {"b_scope": scope, "b_key": key, "status_code": status_code, "response": body})

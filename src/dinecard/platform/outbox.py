@@ -13,9 +13,9 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sqlalchemy import JSON, Integer, String, insert, or_, select
+from sqlalchemy import JSON, Integer, String, Table, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -51,6 +51,9 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+INSERT_MESSAGE = insert(cast(Table, OutboxMessage.__table__))  # built once (UnitOfWork.execute)
+
+
 class NotificationOnce(Base):
     """Occasions a member has been notified of, so a trigger fires once however often it runs."""
 
@@ -62,7 +65,7 @@ class NotificationOnce(Base):
 
 
 def enqueue(uow: UnitOfWork, *, member_id: str | None, topic: str, payload: dict[str, Any], now: datetime) -> None:
-    uow.session.execute(insert(OutboxMessage).values(member_id=member_id, topic=topic, payload=payload, created_at=now))
+    uow.execute(INSERT_MESSAGE, {"member_id": member_id, "topic": topic, "payload": payload, "created_at": now})
 
 
 def enqueue_many(uow: UnitOfWork, messages: list[tuple[str | None, str, dict[str, Any]]], now: datetime) -> None:

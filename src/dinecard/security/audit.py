@@ -11,9 +11,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from dinecard.platform.db import UnitOfWork
@@ -51,6 +51,8 @@ IDENTITY_FIELDS = frozenset({"phone", "id_number", "id_card", "id_no"})
 ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 SHOW_LIMIT_MAX = 1000
 SCRUB_DEPTH_MAX = 20
+_ENTRIES = cast(Table, AuditEntry.__table__)
+INSERT_ENTRY = insert(_ENTRIES).returning(_ENTRIES.c.id)  # built once (UnitOfWork.execute)
 
 
 def scrub(value: Any, depth: int = 0) -> Any:
@@ -113,7 +115,7 @@ def record(
         "before": scrub(before),
         "after": scrub(after),
     }
-    entry_id: int = uow.session.execute(insert(AuditEntry).values(**values).returning(AuditEntry.id)).scalar_one()
+    entry_id: int = uow.execute(INSERT_ENTRY, values).scalar_one()
     return entry_id
 
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from math import gcd
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from dinecard.coupons import service as coupon_service
@@ -49,6 +50,8 @@ from dinecard.wallet.domain import (
 from dinecard.wallet.models import Checkout
 
 # ---------------------------------------------------------------- checkout
+
+INSERT_CHECKOUT = insert(cast(Table, Checkout.__table__))  # built once (UnitOfWork.execute)
 
 
 @dataclass(frozen=True)
@@ -279,8 +282,9 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
         order_no=order_no,
         program_version=program.version,
     )
-    uow.session.add(
-        Checkout(
+    uow.execute(
+        INSERT_CHECKOUT,
+        dict(
             order_no=order_no,
             member_id=member.id,
             store_id=store,
@@ -315,7 +319,7 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
             program_version=program.version,
             journal_transaction_id=transaction_id,
             created_at=now,
-        )
+        ),
     )
     result = CheckoutResult(
         order_no=order_no,
