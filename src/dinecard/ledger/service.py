@@ -36,6 +36,13 @@ MOVE_BALANCE = (
     .returning(ACCOUNTS_TABLE.c.balance)
 )
 INSERT_POSTINGS = insert(POSTINGS_TABLE)
+# A member's accounts, but only the lots that still hold points (most lots are spent or expired).
+READ_MEMBER_ACCOUNTS = select(
+    ACCOUNTS_TABLE.c.id, ACCOUNTS_TABLE.c.kind, ACCOUNTS_TABLE.c.balance, ACCOUNTS_TABLE.c.expires_at
+).where(
+    ACCOUNTS_TABLE.c.member_id == bindparam("member_id"),
+    (ACCOUNTS_TABLE.c.kind != AccountKind.MEMBER_POINTS_LOT.value) | (ACCOUNTS_TABLE.c.balance > 0),
+)
 # session.info key: (kind, entries) of each journal transaction written, read after commit (metrics).
 RECORDED_TRANSACTIONS = "ledger_recorded_transactions"
 PREFETCHED_ACCOUNTS = "ledger_prefetched_accounts"
@@ -105,12 +112,7 @@ def load_member_accounts(session: Session, member_id: str) -> MemberAccounts:
 
 
 def _read_member_accounts(session: Session, member_id: str) -> MemberAccounts:
-    rows = session.execute(
-        select(Account.id, Account.kind, Account.balance, Account.expires_at).where(
-            Account.member_id == member_id,
-            (Account.kind != AccountKind.MEMBER_POINTS_LOT.value) | (Account.balance > 0),
-        )
-    ).all()
+    rows = session.execute(READ_MEMBER_ACCOUNTS, {"member_id": member_id}).all()
     singles: dict[str, tuple[int, int]] = {}
     lots: list[Lot] = []
     for account_id, kind, balance, expires_at in rows:

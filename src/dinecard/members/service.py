@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.orm import Session
 
 from dinecard.ledger import service as ledger
@@ -195,6 +195,15 @@ def lock_member(uow: UnitOfWork, member_id: str) -> Member:
     return member
 
 
+# Built once: every write about a member starts with it (SQLite renders no FOR UPDATE: BEGIN IMMEDIATE locks).
+LOCK_MEMBER = (
+    select(Member)
+    .where(Member.id == bindparam("member_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 def lock_member_if_exists(uow: UnitOfWork, member_id: str) -> Member | None:
     """`lock_member`, or None when there is no such member.
 
@@ -206,7 +215,7 @@ def lock_member_if_exists(uow: UnitOfWork, member_id: str) -> Member | None:
     held = locked.get(member_id)
     if held is not None:
         return held
-    member = uow.session.get(Member, member_id, with_for_update=True, populate_existing=True)
+    member = uow.session.execute(LOCK_MEMBER, {"member_id": member_id}).scalar_one_or_none()
     if member is not None:
         locked[member_id] = member
     return member
