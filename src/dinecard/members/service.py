@@ -6,10 +6,11 @@ import base64
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy import ColumnElement, Table, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dinecard.ledger import service as ledger
 from dinecard.members.domain import (
@@ -185,6 +186,7 @@ def current_member_code(session: Session, member_id: str, now: datetime) -> tupl
 # Members this transaction holds the lock of, by id (in the session's info, so it ends with the
 # session; a strong reference, as the session's identity map keeps objects only weakly).
 LOCKED_MEMBERS = "members_locked"
+MEMBERS_TABLE = cast(Table, Member.__table__)
 
 
 def lock_member(uow: UnitOfWork, member_id: str) -> Member:
@@ -202,6 +204,25 @@ LOCK_MEMBER = (
     .with_for_update()
     .execution_options(populate_existing=True)
 )
+
+
+# The SET clause comes from the parameters of each execution (write_locked_member_columns).
+UPDATE_MEMBER = update(MEMBERS_TABLE).where(MEMBERS_TABLE.c.id == bindparam("b_member_id"))
+
+
+def set_locked_member_columns(member: Member, values: dict[str, Any]) -> None:
+    """Put new column values on a locked member's object as if loaded: the ORM will not write them.
+
+    With `write_locked_member_columns` this replaces the unit-of-work flush of the busiest write
+    (a checkout): one UPDATE built once instead of the ORM's change tracking and flush.
+    """
+    for name, value in values.items():
+        set_committed_value(member, name, value)
+
+
+def write_locked_member_columns(uow: UnitOfWork, member_id: str, values: dict[str, Any]) -> None:
+    """Write the values put with `set_locked_member_columns` (the caller holds the member's lock)."""
+    uow.execute(UPDATE_MEMBER, {"b_member_id": member_id, **values})
 
 
 def lock_member_if_exists(uow: UnitOfWork, member_id: str) -> Member | None:

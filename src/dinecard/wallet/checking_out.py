@@ -21,9 +21,10 @@ from dinecard.levels.service import NO_COUPONS, apply_level_change
 from dinecard.levels.service import standing as standing_of
 from dinecard.members.domain import ensure_can_spend
 from dinecard.members.models import Member
-from dinecard.members.service import lock_member
+from dinecard.members.service import lock_member, set_locked_member_columns, write_locked_member_columns
 from dinecard.menu.domain import MenuDish, check_orderable
 from dinecard.menu.service import dishes_by_id
+from dinecard.platform import metrics
 from dinecard.platform.db import UnitOfWork
 from dinecard.points import service as points
 from dinecard.points.domain import usable_points
@@ -261,17 +262,21 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
     entries += points.spend(uow, accounts, pricing.points_used, now, store)
     entries += points.award(uow, program, accounts, member.id, pricing.points_earned, now, EntryReason.PURCHASE, store)
     stamps_earned = stamps.earn(uow, program, member.id, order_no, _stamp_lines(bill, pricing), store, now)
-    member.cumulative_consume_fen += pricing.payable.fen
-    member.checkout_count += 1
-    member.last_consumed_at = now
+    counters = {
+        "cumulative_consume_fen": member.cumulative_consume_fen + pricing.payable.fen,
+        "checkout_count": member.checkout_count + 1,
+        "last_consumed_at": now,
+    }
+    set_locked_member_columns(member, counters)  # the level rule below reads them
     gift_points, gift_coupons = 0, NO_COUPONS
     change = upgrade_after(program, member.level_code, standing_of(member), "consumption")
     if change is not None:
         gifts = apply_level_change(uow, program, member, accounts, change, order_no, now, store)
         entries += gifts.entries
         gift_points, gift_coupons = gifts.points, gifts.coupons
-    member.points_lifetime += pricing.points_earned + gift_points
-    member.updated_at = now
+    counters |= {"points_lifetime": member.points_lifetime + pricing.points_earned + gift_points, "updated_at": now}
+    set_locked_member_columns(member, counters)
+    write_locked_member_columns(uow, member.id, counters)
     transaction_id = ledger.record(
         uow,
         kind="checkout",
@@ -321,6 +326,7 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
             created_at=now,
         ),
     )
+    metrics.count_checkout(uow.session, pricing.payable.fen)
     result = CheckoutResult(
         order_no=order_no,
         bill_total=pricing.bill_total,
