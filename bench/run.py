@@ -27,7 +27,7 @@ import tempfile
 import time
 import traceback
 from datetime import UTC, date, datetime
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,9 @@ def machine_facts(pg: Postgres, redis_version: str | None, args: argparse.Namesp
         "postgresql": pg.facts(),
         "sqlite": sqlite3.sqlite_version,
         "uvicorn": version("uvicorn"),
+        # uvicorn's parser and loop, the same for the thin baseline and DineCard (both "auto").
+        "uvicorn_http": _installed("httptools") or "h11",
+        "uvicorn_loop": _installed("uvloop") or "asyncio",
         "fastapi": version("fastapi"),
         "sqlalchemy": version("sqlalchemy"),
         "redis": redis_version or "not used (rate limits in memory per process)",
@@ -110,14 +113,21 @@ def machine_facts(pg: Postgres, redis_version: str | None, args: argparse.Namesp
     }
 
 
+def _installed(package: str) -> str | None:
+    try:
+        return f"{package} {version(package)}"
+    except PackageNotFoundError:
+        return None
+
+
 def print_header(facts: dict[str, Any], args: argparse.Namespace) -> None:
     pgf = facts["postgresql"]
     print("== DineCard benchmarks (issue 7) ==")
     print(f"date            {facts['date']}{'   QUICK SMOKE RUN: indicative only' if args.quick else ''}")
     print(f"machine         {facts['cores']} cores ({facts['cpu']}), {facts['ram_gib']} GiB RAM")
     print(f"load average    {' '.join(f'{x:.2f}' for x in facts['load_average_at_start'])} at start")
-    print(f"python          {facts['python']}; uvicorn {facts['uvicorn']}, FastAPI {facts['fastapi']}, "
-          f"SQLAlchemy {facts['sqlalchemy']}")  # fmt: skip
+    print(f"python          {facts['python']}; uvicorn {facts['uvicorn']} (http {facts['uvicorn_http']}, "
+          f"loop {facts['uvicorn_loop']}), FastAPI {facts['fastapi']}, SQLAlchemy {facts['sqlalchemy']}")  # fmt: skip
     print(f"postgresql      {pgf['server_version']}, synchronous_commit={pgf['synchronous_commit']}, "
           f"fsync={pgf['fsync']}, shared_buffers={pgf['shared_buffers']}, "
           f"max_connections={pgf['max_connections']}")  # fmt: skip
