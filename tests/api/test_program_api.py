@@ -144,6 +144,35 @@ def test_an_invalid_programme_is_refused_saying_where_and_why(
     assert client.get(PROGRAM).json()["version"] == 0
 
 
+def test_a_rule_limited_to_a_store_that_does_not_exist_is_refused_there_and_nothing_is_saved(
+    client: TestClient, store_id: str
+) -> None:
+    # given a campaign limited to a real store and to a typo
+    document = copy.deepcopy(DEFAULT)
+    campaign = {
+        "code": "autumn",
+        "name": "秋季加赠",
+        "starts_at": "2026-10-01T00:00:00+08:00",
+        "ends_at": "2026-11-01T00:00:00+08:00",
+        "min_amount": "500",
+        "extra_bonus": "50",
+        "stores": [store_id, "NO-SUCH-STORE"],
+    }
+    document["recharge"]["campaigns"] = [campaign]
+
+    # when HQ saves it, then it is refused at that field, naming the store, and no version is made
+    problem = assert_problem(_put(client, document), 422, "validation_failed")
+    assert [(error["loc"], error["message"]) for error in problem["errors"]] == [
+        (["body", "program", "recharge", "campaigns", 0, "stores"], "unknown store NO-SUCH-STORE")
+    ]
+    assert client.get(f"{PROGRAM}/versions").json() == []
+
+    # and the same campaign limited to the real store alone is saved
+    campaign["stores"] = [store_id]
+    saved = _saved(client, document)
+    assert saved["program"]["recharge"]["campaigns"][0]["stores"] == [store_id]
+
+
 def test_a_cashier_may_read_the_programme_but_not_change_it(
     client: TestClient, container: Container, store_id: str
 ) -> None:

@@ -382,6 +382,10 @@ class Program(Rule):
         """Every coupon template the programme gives (they must exist)."""
         return {code for level in self.levels for code in (*level.upgrade_gift_coupons, *level.birthday_gift_coupons)}
 
+    def store_references(self) -> list[tuple[list[str | int], str]]:
+        """(path in the programme, store id) of every store a rule is limited to (they must exist)."""
+        return _store_references(self, [])
+
     def level(self, code: str) -> LevelRule:
         for level in self.levels:
             if level.code == code:
@@ -406,3 +410,19 @@ class Program(Rule):
     @property
     def refunded_points_grace_days(self) -> int:
         return self.points.refund_grace_days
+
+
+def _store_references(rule: BaseModel, path: list[str | int]) -> list[tuple[list[str | int], str]]:
+    """Walk every rule nested in `rule` (fields, and items of tuples of rules) for StoreScoped stores."""
+    found: list[tuple[list[str | int], str]] = []
+    if isinstance(rule, StoreScoped) and rule.stores:
+        found += [([*path, "stores"], store) for store in sorted(rule.stores)]
+    for name in type(rule).model_fields:
+        value = getattr(rule, name)
+        if isinstance(value, BaseModel):
+            found += _store_references(value, [*path, name])
+        elif isinstance(value, tuple):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    found += _store_references(item, [*path, name, index])
+    return found

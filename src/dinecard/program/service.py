@@ -18,6 +18,7 @@ from dinecard.program.domain import Program
 from dinecard.program.models import ProgramVersion
 from dinecard.shared import errors
 from dinecard.shared.errors import DomainError
+from dinecard.stores.service import unknown_stores
 
 # New versions reach other processes within this many seconds; effective times are exact.
 CACHE_SECONDS = 2.0
@@ -118,6 +119,13 @@ def save_version(
     unknown = missing_templates(uow.session, program.coupon_templates())
     if unknown:
         raise DomainError(errors.COUPON_TEMPLATE_NOT_FOUND, {"template_code": unknown[0], "templates": unknown})
+    references = program.store_references()
+    strangers = set(unknown_stores(uow.session, {store for _path, store in references}))
+    if strangers:
+        # A rule limited to a store that does not exist would never apply: a typo, not a choice.
+        raise errors.invalid(
+            *[(["program", *path], f"unknown store {store}") for path, store in references if store in strangers]
+        )
     last = uow.session.execute(select(func.max(ProgramVersion.version))).scalar_one_or_none() or 0
     version = last + 1
     document = program.model_dump(mode="json", exclude={"version"})

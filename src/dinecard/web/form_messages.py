@@ -184,6 +184,7 @@ OURS: tuple[Ours, ...] = (
     _ours(r"a new_member multiplier needs days", "新会员积分倍率需要填写天数", _at("days")),
     _ours(r"a window multiplier needs starts_at and ends_at", "限时积分倍率需要开始时间和结束时间", _at("starts_at")),
     _ours(rf"unknown time zone {_Q.format('zone')}", "未知时区 {zone}"),
+    _ours(r"unknown store (?P<store>\S+)", "未知门店 {store}"),
     _ours(r"at least one level \(the entry level\) is needed", "至少需要一个等级（入门等级）"),
     _ours(
         r"the first level is the entry level: it has no threshold",
