@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -14,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from dinecard.platform.container import Container
+from dinecard.platform.db import UnitOfWork
 from dinecard.platform.deps import SESSION_COOKIE, ContainerDep, IdempotencyKey, PrincipalDep, request_token, run_write
 from dinecard.security import staff as staff_service
-from dinecard.security.domain import Role
+from dinecard.security.domain import Principal, Role
 from dinecard.security.models import ApiKey, Staff
 from dinecard.security.policy import authorize
 from dinecard.security.service import create_api_key, list_api_keys, revoke_api_key
@@ -251,16 +253,10 @@ def disable_staff(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Its logins end at once and it cannot log in until enabled again."""
-    authorize(principal, "staff.manage")
-    return run_write(
-        request,
-        container,
-        principal,
-        idempotency_key,
-        None,
-        lambda uow, now: StaffOut.of(staff_service.set_disabled(uow, staff_id, True, principal.key_id, now)),
-        status_code=200,
-    )
+    return _change_staff(
+        request, container, principal, idempotency_key, None,
+        lambda uow, now: staff_service.set_disabled(uow, staff_id, True, principal.key_id, now),
+    )  # fmt: skip
 
 
 @router.post("/staff/{staff_id}/enable", response_model=StaffOut, summary="Enable a disabled staff account")
@@ -271,16 +267,10 @@ def enable_staff(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    authorize(principal, "staff.manage")
-    return run_write(
-        request,
-        container,
-        principal,
-        idempotency_key,
-        None,
-        lambda uow, now: StaffOut.of(staff_service.set_disabled(uow, staff_id, False, principal.key_id, now)),
-        status_code=200,
-    )
+    return _change_staff(
+        request, container, principal, idempotency_key, None,
+        lambda uow, now: staff_service.set_disabled(uow, staff_id, False, principal.key_id, now),
+    )  # fmt: skip
 
 
 @router.post("/staff/{staff_id}/password", response_model=StaffOut, summary="Set a new password for a staff account")
@@ -293,16 +283,26 @@ def reset_staff_password(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """The account's open logins end; its owner logs in with the new password."""
+    return _change_staff(
+        request, container, principal, idempotency_key, body,
+        lambda uow, now: staff_service.reset_password(uow, staff_id, body.password, now),
+    )  # fmt: skip
+
+
+def _change_staff(
+    request: Request,
+    container: Container,
+    principal: Principal,
+    idempotency_key: str | None,
+    body: BaseModel | None,
+    change: Callable[[UnitOfWork, datetime], Staff],
+) -> JSONResponse:
+    """One staff account changed through the write path (idempotent, audited), answered with the account."""
     authorize(principal, "staff.manage")
     return run_write(
-        request,
-        container,
-        principal,
-        idempotency_key,
-        body,
-        lambda uow, now: StaffOut.of(staff_service.reset_password(uow, staff_id, body.password, now)),
+        request, container, principal, idempotency_key, body, lambda uow, now: StaffOut.of(change(uow, now)),
         status_code=200,
-    )
+    )  # fmt: skip
 
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyOut, summary="Create an API key")
