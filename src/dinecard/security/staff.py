@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,8 +24,16 @@ from dinecard.stores.models import Store
 SESSION_HOURS = 12  # a shift and a half; the till logs in again the next day
 TOKEN_ALGORITHM = "HS256"
 _hasher = PasswordHasher()
-# Verifying against this when the username is unknown keeps both answers equally slow.
-_DUMMY_HASH = _hasher.hash("not a password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both answers are equally slow.
+
+    Made on first use, not at import: hashing costs argon2's 64 MiB and a good part of a second on a
+    busy machine, in every API process, most of which never see a staff login.
+    """
+    return _hasher.hash("not a password")
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,7 @@ def login(
     """Check the password and open a session; the token is signed and expires."""
     staff = uow.session.execute(select(Staff).where(Staff.username == username)).scalar_one_or_none()
     try:
-        _hasher.verify(staff.password_hash if staff else _DUMMY_HASH, password)
+        _hasher.verify(staff.password_hash if staff else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         raise DomainError(errors.LOGIN_FAILED) from None
     if staff is None or staff.disabled_at is not None:
