@@ -411,6 +411,25 @@ def test_issuing_with_an_idempotency_key_issues_once(client: TestClient, store_i
     assert len(client.get(f"{API}/members/{member_id}/coupons").json()) == 2
 
 
+def test_a_patch_changes_only_what_it_sends_and_null_clears_the_english_name_and_the_stock(
+    client: TestClient,
+) -> None:
+    create_template(client, "CASH20", "cash", value="20.00", name_en="20 off", stock=100)
+
+    def fields() -> tuple[Any, ...]:
+        body = read_template(client, "CASH20")
+        return body["name"], body["name_en"], body["stock"], body["active"]
+
+    # a new name alone keeps the English name, the stock and the status
+    assert client.patch(f"{TEMPLATES}/CASH20", json={"name": "立减 20"}).status_code == 200
+    assert fields() == ("立减 20", "20 off", 100, True)
+    # null name or active mean "keep"; null name_en and stock clear them (no English name, no limit)
+    assert client.patch(f"{TEMPLATES}/CASH20", json={"name": None, "active": None, "stock": None}).status_code == 200
+    assert fields() == ("立减 20", "20 off", None, True)
+    assert client.patch(f"{TEMPLATES}/CASH20", json={"name_en": None, "active": False}).status_code == 200
+    assert fields() == ("立减 20", None, None, False)
+
+
 def test_the_rules_of_a_template_never_change(client: TestClient) -> None:
     create_template(client, "CASH20", "cash", value="20.00")
     problem = assert_problem(client.patch(f"{TEMPLATES}/CASH20", json={"value": "50.00"}), 422, "validation_failed")

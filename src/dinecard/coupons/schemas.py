@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +36,12 @@ class TemplatePatch(BaseModel):
     name_en: str | None = Field(default=None, max_length=80)
     stock: int | None = Field(default=None, ge=0, le=100_000_000, description="null: no limit")
     active: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields this patch changes: name and active when given; name_en and stock when sent (null clears)."""
+        given = {name: getattr(self, name) for name in ("name", "active") if getattr(self, name) is not None}
+        sent = {name: getattr(self, name) for name in ("name_en", "stock") if name in self.model_fields_set}
+        return given | sent
 
 
 class TemplateOut(BaseModel):

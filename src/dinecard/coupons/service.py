@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -110,9 +111,28 @@ def create_template(
 
 def update_template(uow: UnitOfWork, code: str, fields: TemplateFields, now: datetime) -> CouponTemplate:
     """Names, stock and whether it is still issued; the rules of issued coupons never change."""
+    return _apply_fields(_locked_template(uow, code), fields, now)
+
+
+def patch_template(uow: UnitOfWork, code: str, changes: dict[str, Any], now: datetime) -> CouponTemplate:
+    """Change only the fields named in `changes` (name, name_en, stock, active); the rest stay.
+
+    The template is locked before its current fields are read, so two patches of different
+    fields at once both take effect.
+    """
+    row = _locked_template(uow, code)
+    current = {"name": row.name, "name_en": row.name_en, "stock": row.stock, "active": row.active}
+    return _apply_fields(row, TemplateFields(**(current | changes)), now)
+
+
+def _locked_template(uow: UnitOfWork, code: str) -> CouponTemplate:
     row = uow.session.get(CouponTemplate, code, with_for_update=True, populate_existing=True)
     if row is None:
         raise DomainError(errors.COUPON_TEMPLATE_NOT_FOUND, {"template_code": code})
+    return row
+
+
+def _apply_fields(row: CouponTemplate, fields: TemplateFields, now: datetime) -> CouponTemplate:
     if fields.stock is not None and fields.stock < row.issued_count:
         raise errors.invalid(("stock", f"{row.issued_count} are already issued"))
     row.name, row.name_en, row.stock, row.active, row.updated_at = (

@@ -62,15 +62,7 @@ def patch_template(
     authorize(principal, "coupon_template.manage")
 
     def operation(uow, now):  # type: ignore[no-untyped-def]
-        current = service.get_template(uow.session, template_code)
-        given = body.model_fields_set
-        fields = service.TemplateFields(
-            name=body.name if body.name is not None else current.name,
-            name_en=body.name_en if "name_en" in given else current.name_en,
-            stock=body.stock if "stock" in given else current.stock,
-            active=body.active if body.active is not None else current.active,
-        )
-        return TemplateOut.of(service.update_template(uow, template_code, fields, now))
+        return TemplateOut.of(service.patch_template(uow, template_code, body.changes(), now))
 
     return run_write(request, container, principal, idempotency_key, body, operation, status_code=200)
 

@@ -180,15 +180,7 @@ def _patch_template(request: Request, principal: Principal, code: str, key: str,
     """PATCH /api/v1/coupon-templates/{template_code}: the fields sent change, the others stay."""
 
     def operation(uow, now):  # type: ignore[no-untyped-def]
-        current = coupons.get_template(uow.session, code)
-        given = body.model_fields_set
-        fields = coupons.TemplateFields(
-            name=body.name if body.name is not None else current.name,
-            name_en=body.name_en if "name_en" in given else current.name_en,
-            stock=body.stock if "stock" in given else current.stock,
-            active=body.active if body.active is not None else current.active,
-        )
-        return TemplateOut.of(coupons.update_template(uow, code, fields, now))
+        return TemplateOut.of(coupons.patch_template(uow, code, body.changes(), now))
 
     save(request, principal, key, body, operation)
 
