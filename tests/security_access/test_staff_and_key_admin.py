@@ -3,11 +3,17 @@ a new password ends the old logins; a store is renamed; risk events are listed p
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from dinecard.platform.container import Container
 from dinecard.security.domain import Role
+from dinecard.security.models import ApiKey
 from dinecard.security.risk_events import Finding, Severity, raise_all
+from dinecard.security.service import Authenticator
+from dinecard.shared.clock import FixedClock
 from tests.api.helpers import API, assert_problem, open_store
 from tests.conftest import make_token
 from tests.security_access.helpers import PASSWORD, bearer, create_staff, login
@@ -29,6 +35,45 @@ def test_a_revoked_key_is_refused_at_once_and_listed_as_revoked(client: TestClie
     again = client.post(f"{API}/api-keys/{created['id']}/revoke")
     assert again.status_code == 200 and again.json()["revoked_at"] == revoked.json()["revoked_at"]
     assert_problem(client.post(f"{API}/api-keys/NOSUCHKEY/revoke"), 404, "api_key_not_found")
+
+
+def test_hq_sees_when_each_key_was_last_used_written_at_most_every_five_minutes(
+    client: TestClient, container: Container, clock: FixedClock
+) -> None:
+    # given a new till key, never used yet
+    store_id = open_store(client, "R003")
+    created = client.post(f"{API}/api-keys", json={"name": "POS 3", "role": "cashier", "store_id": store_id}).json()
+    pos = bearer(created["key"])
+
+    def last_used() -> Any:
+        return {key["id"]: key for key in client.get(f"{API}/api-keys").json()}[created["id"]]["last_used_at"]
+
+    def stored() -> datetime | None:
+        with container.database.read() as session:
+            key = session.get(ApiKey, created["id"])
+            assert key is not None
+            return key.last_used_at
+
+    assert last_used() is None
+
+    # when the till uses it, then its last use is now
+    first = clock.now()
+    assert client.get(f"{API}/stores", headers=pos).status_code == 200
+    assert stored() == first and last_used() == first.isoformat().replace("+00:00", "Z")
+
+    # a use four minutes later is not written (one write per key and process per five minutes),
+    clock.advance(timedelta(minutes=4))
+    assert client.get(f"{API}/stores", headers=pos).status_code == 200
+    assert stored() == first
+    # nor by another API process whose own memory is empty (the database keeps the five minutes too)
+    other_process = Authenticator(container.database, container.token_secret, clock)
+    other_process.authenticate(created["key"])
+    assert stored() == first
+
+    # and a use six minutes after the first is
+    clock.advance(timedelta(minutes=2))
+    assert client.get(f"{API}/stores", headers=pos).status_code == 200
+    assert stored() == first + timedelta(minutes=6)
 
 
 def test_a_disabled_account_loses_its_logins_until_enabled(client: TestClient, container: Container) -> None:

@@ -16,6 +16,7 @@ from dinecard.security.models import ApiKey, AuditEntry, Staff
 from dinecard.security.service import create_api_key
 from dinecard.stores.models import Store
 from dinecard.stores.service import create_store
+from dinecard.web.templating import local_time
 from tests.web.conftest import PASSWORD, log_in, screenshot, staff_login
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -193,6 +194,12 @@ def test_an_api_key_made_in_the_console_calls_the_api_and_its_secret_is_shown_on
     assert row.get_by_text(f"dc_{key.prefix}.…").is_visible()
     assert row.get_by_text("C009 静安寺店").is_visible()
     assert row.get_by_text("有效").is_visible()
+    # the key was used above: the list says when, not "never"
+    with container.database.read() as session:
+        used_at = session.execute(select(ApiKey.last_used_at)).scalar_one()
+    assert used_at is not None
+    assert row.get_by_text("从未使用").count() == 0
+    assert row.locator("td").nth(5).inner_text() == local_time(used_at)
 
 
 def test_the_screens_speak_english_when_asked(page: Any, container: Container) -> None:

@@ -23,6 +23,8 @@ class ApiKey(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Noted at most once per LAST_USE_PRECISION per API process (security.service), not per request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Staff(Base):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dinecard.platform.db import Database, UnitOfWork
@@ -20,6 +22,10 @@ from dinecard.stores.models import Store
 
 # A looked-up key is trusted for this long without another query; revocation takes effect within it.
 AUTH_CACHE_SECONDS = 30.0
+# A key's last use is written at most this often per API process (GET /api-keys shows it to the minute).
+LAST_USE_PRECISION = timedelta(minutes=5)
+
+log = logging.getLogger("dinecard.security")
 
 
 def create_api_key(uow: UnitOfWork, name: str, role: Role, store_id: str | None, now: datetime) -> tuple[str, str]:
@@ -66,6 +72,18 @@ def _lookup(session: Session, prefix: str) -> ApiKey | None:
     ).scalar_one_or_none()
 
 
+def note_key_use(uow: UnitOfWork, key_id: str, now: datetime) -> None:
+    """Set the key's last use to `now` unless another process did within LAST_USE_PRECISION."""
+    uow.session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USE_PRECISION),
+        )
+        .values(last_used_at=now)
+    )
+
+
 class Authenticator:
     """Checks bearer tokens, remembering recent answers so a busy till costs no extra query."""
 
@@ -74,6 +92,7 @@ class Authenticator:
         self.token_secret = token_secret
         self.clock = clock or SystemClock()
         self._cache: dict[str, tuple[float, str, Principal]] = {}
+        self._use_noted: dict[str, datetime] = {}  # key id -> when this process last wrote its use
 
     def authenticate(self, token: str | None) -> Principal:
         """An API key (`dc_…`) or a staff login token; anything else is 401."""
@@ -94,7 +113,24 @@ class Authenticator:
                 self._cache[prefix] = cached
         if not secret_matches(secret, cached[1]):
             raise DomainError(errors.UNAUTHENTICATED)
+        self._note_use(cached[2].key_id)
         return cached[2]
+
+    def _note_use(self, key_id: str) -> None:
+        """Write the key's last use unless this process did within LAST_USE_PRECISION (not once per request)."""
+        now = self.clock.now()
+        noted = self._use_noted.get(key_id)
+        if noted is not None and now - noted < LAST_USE_PRECISION:
+            return
+        if self.database.active_write_session() is not None:
+            return  # checked inside a write (a manager's approval): a later request notes it
+        self._use_noted[key_id] = now
+        try:
+            with self.database.write() as uow:
+                note_key_use(uow, key_id, now)
+        except SQLAlchemyError:
+            # Never refuse a till because its key's last use could not be written.
+            log.warning("could not note the use of API key %s", key_id, exc_info=True)
 
     def forget(self, prefix: str) -> None:
         """Drop a remembered key (after revoking it) so this process refuses it from the next request."""

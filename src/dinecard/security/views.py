@@ -108,6 +108,9 @@ class ApiKeyListed(BaseModel):
     prefix: str = Field(description="The key reads dc_<prefix>.<secret>; the secret is never shown again")
     created_at: datetime
     revoked_at: datetime | None
+    last_used_at: datetime | None = Field(
+        description="When a request last used it (up to 5 minutes late); null if never since it was made"
+    )
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyListed:
@@ -119,6 +122,7 @@ class ApiKeyListed(BaseModel):
             prefix=key.prefix,
             created_at=key.created_at,
             revoked_at=key.revoked_at,
+            last_used_at=key.last_used_at,
         )
 
 

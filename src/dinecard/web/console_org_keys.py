@@ -39,6 +39,8 @@ register(
         "keys.role": ("权限（角色）", "Permissions (role)"),
         "keys.store_id": ("门店", "Store"),
         "keys.created_at": ("创建时间", "Created"),
+        "keys.last_used_at": ("最近使用", "Last used"),
+        "keys.never_used": ("从未使用", "Never"),
         "keys.status": ("状态", "Status"),
         "keys.active": ("有效", "Active"),
         "keys.revoked": ("已吊销（{at}）", "Revoked ({at})"),
