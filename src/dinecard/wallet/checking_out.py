@@ -274,9 +274,9 @@ def checkout(uow: UnitOfWork, program: Program, command: CheckoutCommand, now: d
         gifts = apply_level_change(uow, program, member, accounts, change, order_no, now, store)
         entries += gifts.entries
         gift_points, gift_coupons = gifts.points, gifts.coupons
-    counters |= {"points_lifetime": member.points_lifetime + pricing.points_earned + gift_points, "updated_at": now}
-    set_locked_member_columns(member, counters)
-    write_locked_member_columns(uow, member.id, counters)
+    lifetime = {"points_lifetime": member.points_lifetime + pricing.points_earned + gift_points, "updated_at": now}
+    set_locked_member_columns(member, lifetime)
+    write_locked_member_columns(uow, member.id, counters | lifetime)
     transaction_id = ledger.record(
         uow,
         kind="checkout",
